@@ -1,0 +1,99 @@
+/**
+ * The command line (citty): `<bin> [run] [options]`. Commands are declared here; option values
+ * are parsed and validated by `options.ts`/`config.ts` (citty has no numbers, no environment,
+ * and ignores unknown flags). A user mistake prints one line and exits with a sysexits code.
+ */
+import { getLogger } from "@logtape/logtape";
+import { type ArgsDef, type CommandDef, defineCommand, runCommand, showUsage } from "citty";
+import { resolveConfig } from "./config.ts";
+import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
+import { configureLogging, type Logging } from "./logging/configure.ts";
+import { LogFileError } from "./logging/rotating-file-sink.ts";
+import { PACKAGE_DESCRIPTION, PACKAGE_NAME, PACKAGE_VERSION } from "./meta.ts";
+import { envName, OPTION_SPECS, type OptionName, parseFlags, readEnv } from "./options.ts";
+import { runLoop } from "./run-loop.ts";
+import type { Work } from "./work-context.ts";
+
+/** citty's view of the option table, for --help. */
+function cittyArgs(): ArgsDef {
+  const args: ArgsDef = {};
+  for (const [flag, spec] of Object.entries(OPTION_SPECS)) {
+    const env = envName(PACKAGE_NAME, flag as OptionName);
+    const defaultText = "defaultText" in spec ? ` (default: ${spec.defaultText})` : "";
+    const description = `${spec.description}${defaultText} [${env}]`;
+    args[flag] = spec.kind === "boolean" ? { type: "boolean", description } : { type: "string", description, valueHint: "valueHint" in spec ? spec.valueHint : undefined };
+  }
+  return args;
+}
+
+let logging: Logging | null = null;
+
+/** Logs a fatal error, flushes every sink and exits: the one way out for the unexpected. */
+async function crash(what: string, error: unknown): Promise<never> {
+  if (logging !== null) {
+    getLogger([PACKAGE_NAME]).fatal(`${what}: {error}`, { error });
+    await logging.flush().catch(() => {});
+  } else {
+    console.error(`${PACKAGE_NAME}: ${what}:`, error);
+  }
+  process.exit(1);
+}
+
+function runDaemonCommand(work: Work): CommandDef {
+  return defineCommand({
+    meta: { name: "run", description: "Run the loop in the foreground (the default command)" },
+    args: cittyArgs(),
+    async run({ rawArgs }) {
+      const flags = parseFlags(rawArgs);
+      const env = readEnv(PACKAGE_NAME, process.env, flags.values);
+      const config = resolveConfig({ ...env.values, ...flags.values }, { ...env.sources, ...flags.sources }, {
+        name: PACKAGE_NAME,
+        logsDirectory: process.env.LOGS_DIRECTORY,
+      });
+      try {
+        logging = await configureLogging(config.logging);
+      } catch (error) {
+        if (error instanceof LogFileError) throw new ExitError(error.message, EX_CANTCREAT);
+        throw error;
+      }
+      const status = await runLoop(config, work, logging);
+      await logging.flush();
+      process.exit(status);
+    },
+  });
+}
+
+/**
+ * Runs the CLI with the given work(): parses the arguments, configures logging, runs the loop,
+ * and exits with its status. Unhandled rejections and uncaught exceptions are logged at
+ * CRITICAL, flushed, and exit 1.
+ */
+export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<void> {
+  process.on("unhandledRejection", (error) => void crash("Unhandled promise rejection", error));
+  process.on("uncaughtException", (error) => void crash("Uncaught exception", error));
+  const subCommands = { run: runDaemonCommand(work) };
+  const main = defineCommand({
+    meta: { name: PACKAGE_NAME, version: PACKAGE_VERSION, description: PACKAGE_DESCRIPTION },
+    subCommands,
+    default: "run",
+  });
+  const first = argv[0];
+  const named = first !== undefined && Object.hasOwn(subCommands, first);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    return showUsage(named ? subCommands[first as keyof typeof subCommands] : subCommands.run, main);
+  }
+  if (argv.length === 1 && (first === "--version" || first === "-v")) {
+    console.log(PACKAGE_VERSION);
+    return;
+  }
+  try {
+    await runCommand(main, { rawArgs: named ? argv : ["run", ...argv] });
+  } catch (error) {
+    if (error instanceof ExitError) {
+      console.error(`${PACKAGE_NAME}: ${error.message}`);
+      process.exit(error.exitCode);
+    }
+    await crash("Internal error", error);
+  }
+}
+

@@ -1,0 +1,95 @@
+/**
+ * Turns raw option values (flags, environment) into the validated settings the daemon runs
+ * with. A bad value throws ExitError naming where it came from, the value and what is
+ * accepted: exit 64 for a flag (usage), 78 for an environment variable (configuration).
+ */
+import type { LogLevel } from "@logtape/logtape";
+import { join } from "node:path";
+import type { InterruptMode } from "./daemon.ts";
+import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
+import type { LoggingOptions } from "./logging/configure.ts";
+import { parseLogLevel } from "./logging/levels.ts";
+import { compilePercentFormat, DEFAULT_LOG_FORMAT, LogFormatError } from "./logging/percent-format.ts";
+import { OPTION_SPECS, type OptionName, type OptionSources, type RawOptions } from "./options.ts";
+
+/** Everything the daemon runs with, validated. */
+export interface DaemonConfig {
+  name: string;
+  mode: InterruptMode;
+  intervalSec: number;
+  shutdownTimeoutSec: number;
+  onError: "continue" | "exit";
+  once: boolean;
+  logging: LoggingOptions;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
+
+/**
+ * Validates raw options. `defaults.name` is the package name baked in at build time;
+ * `defaults.logsDirectory` is `$LOGS_DIRECTORY` (systemd's LogsDirectory=), the first of its
+ * colon-separated paths.
+ */
+export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults: { name: string; logsDirectory?: string }): DaemonConfig {
+  const fail = (option: OptionName, value: string): never => {
+    const source = sources[option] ?? `--${option}`;
+    const code = source.startsWith("--") ? EX_USAGE : EX_CONFIG;
+    const accepts = (OPTION_SPECS[option] as { accepts?: string }).accepts ?? "another value";
+    throw new ExitError(`invalid value ${JSON.stringify(value)} for ${source}: expected ${accepts}`, code);
+  };
+  const text = (option: OptionName, fallback: string): string => {
+    const value = raw[option];
+    return typeof value === "string" ? value : fallback;
+  };
+  const flag = (option: OptionName): boolean => raw[option] === true;
+  const number = (option: OptionName, fallback: number, ok: (n: number) => boolean): number => {
+    const value = raw[option];
+    if (typeof value !== "string") return fallback;
+    const n = value.trim() === "" ? Number.NaN : Number(value);
+    return Number.isFinite(n) && ok(n) ? n : fail(option, value);
+  };
+  const choice = <T extends string>(option: OptionName, choices: readonly T[], fallback: T): T => {
+    const value = text(option, fallback);
+    return (choices as readonly string[]).includes(value) ? (value as T) : fail(option, value);
+  };
+
+  const name = text("name", defaults.name);
+  if (!NAME_PATTERN.test(name)) fail("name", name);
+  const level = parseLogLevel(text("log-level", "10"));
+  if (level === undefined) fail("log-level", text("log-level", ""));
+  const format = text("log-format", DEFAULT_LOG_FORMAT);
+  try {
+    compilePercentFormat(format);
+  } catch (error) {
+    if (!(error instanceof LogFormatError)) throw error;
+    const source = sources["log-format"] ?? "--log-format";
+    throw new ExitError(`invalid value ${JSON.stringify(format)} for ${source}: ${error.message}`, source.startsWith("--") ? EX_USAGE : EX_CONFIG);
+  }
+  const logDir = text("log-dir", defaults.logsDirectory?.split(":")[0] || "/tmp");
+  if (logDir === "") fail("log-dir", logDir);
+  const logFile = text("log-file", `${name}.log`);
+  if (logFile === "" || logFile.includes("/") || logFile === "." || logFile === "..") fail("log-file", logFile);
+  const maxBytes = number("log-max-bytes", 1048576, (n) => Number.isInteger(n) && n >= 0);
+  const backups = number("log-backups", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 1000);
+  const syslogSocket = text("syslog-socket", "/dev/log");
+  if (syslogSocket === "") fail("syslog-socket", syslogSocket);
+
+  const logging: LoggingOptions = {
+    name,
+    level: level as LogLevel | null,
+    format,
+    // Python's maxBytes=0 means "never rotate".
+    file: flag("no-log-file") ? null : { path: join(logDir, logFile), maxBytes: maxBytes === 0 ? Number.MAX_SAFE_INTEGER : maxBytes, backups },
+    stream: flag("stream"),
+    syslogSocket: flag("syslog") ? syslogSocket : null,
+  };
+  return {
+    name,
+    mode: choice("mode", ["passive", "aggressive"] as const, "passive"),
+    intervalSec: number("interval", 60, (n) => n >= 0 && n <= 2_000_000),
+    shutdownTimeoutSec: number("shutdown-timeout", 10, (n) => n > 0 && n <= 2_000_000),
+    onError: choice("on-error", ["continue", "exit"] as const, "continue"),
+    once: flag("once"),
+    logging,
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Python `logging`-style %-format strings (`%(asctime)s - %(levelname)-8s %(message)s`) as a
+ * LogTape text formatter. The format is parsed once into a list of small part renderers, so a
+ * record costs a loop of string concatenations, not a parse.
+ */
+import type { LogRecord, TextFormatter } from "@logtape/logtape";
+import { LEVEL_NAME, LEVEL_NUMBER } from "./levels.ts";
+import { renderMessage } from "./render-message.ts";
+
+/** The original's default format. */
+export const DEFAULT_LOG_FORMAT = "%(asctime)s - APP:[%(name)s] - [%(levelno)s]%(levelname)s - MSG:> %(message)s";
+
+type FieldValue = string | number;
+type Field = (record: LogRecord, message: () => string) => FieldValue;
+
+const startedAt = Date.now() - performance.now();
+
+/** `YYYY-MM-DD HH:MM:SS` in local time, memoised per second: Python's asctime without `,mmm`. */
+let asctimeSecond = -1;
+let asctimePrefix = "";
+function asctime(timestamp: number): string {
+  const second = Math.floor(timestamp / 1000);
+  if (second !== asctimeSecond) {
+    const d = new Date(second * 1000);
+    const p2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+    asctimePrefix = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+    asctimeSecond = second;
+  }
+  const ms = Math.floor(timestamp % 1000);
+  return `${asctimePrefix},${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}`;
+}
+
+/** The LogRecord attributes of Python's logging that have a meaning here. */
+const FIELDS: Record<string, Field> = {
+  asctime: (r) => asctime(r.timestamp),
+  name: (r) => r.category.join("."),
+  levelno: (r) => LEVEL_NUMBER[r.level],
+  levelname: (r) => LEVEL_NAME[r.level],
+  message: (_r, message) => message(),
+  process: () => process.pid,
+  created: (r) => r.timestamp / 1000,
+  msecs: (r) => r.timestamp % 1000,
+  relativeCreated: (r) => r.timestamp - startedAt,
+  processName: () => "MainProcess",
+  thread: () => 0,
+  threadName: () => "MainThread",
+};
+
+/** The field names a format may use, for error messages and help. */
+export const FORMAT_FIELDS = Object.keys(FIELDS);
+
+/** A format that cannot be compiled; its message says which part and why. */
+export class LogFormatError extends Error {
+  override name = "LogFormatError";
+}
+
+const SPEC = /%(?:%|\((\w+)\)([-0 +#]*)(\d+)?(?:\.(\d+))?([sdifr]))/g;
+
+function convert(value: FieldValue, conv: string, precision: number | undefined): string {
+  switch (conv) {
+    case "d":
+    case "i":
+      return String(Math.trunc(Number(value)));
+    case "f":
+      return Number(value).toFixed(precision ?? 6);
+    default: {
+      const text = String(value);
+      return precision === undefined ? text : text.slice(0, precision);
+    }
+  }
+}
+
+function pad(text: string, flags: string, width: number): string {
+  if (text.length >= width) return text;
+  if (flags.includes("-")) return text.padEnd(width);
+  if (flags.includes("0") && /^-?\d/.test(text)) {
+    const sign = text.startsWith("-") ? "-" : "";
+    return sign + text.slice(sign.length).padStart(width - sign.length, "0");
+  }
+  return text.padStart(width);
+}
+
+/**
+ * Compiles a Python %-style format into a formatter that ends each record with "\n", as
+ * logging.StreamHandler's terminator does. Throws LogFormatError for an unknown field or a
+ * stray `%`.
+ */
+export function compilePercentFormat(format: string): TextFormatter {
+  const parts: (string | ((record: LogRecord, message: () => string) => string))[] = [];
+  let last = 0;
+  for (const m of format.matchAll(SPEC)) {
+    if (m.index > last) parts.push(format.slice(last, m.index));
+    last = m.index + m[0].length;
+    if (m[0] === "%%") {
+      parts.push("%");
+      continue;
+    }
+    const [, key = "", flags = "", widthText, precisionText, conv = "s"] = m;
+    const field = FIELDS[key];
+    if (field === undefined) {
+      throw new LogFormatError(`unknown field %(${key}) (known: ${FORMAT_FIELDS.join(", ")})`);
+    }
+    const width = widthText === undefined ? 0 : Number(widthText);
+    const precision = precisionText === undefined ? undefined : Number(precisionText);
+    parts.push(
+      width === 0 && precision === undefined && conv === "s"
+        ? (record, message) => String(field(record, message))
+        : (record, message) => pad(convert(field(record, message), conv, precision), flags, width),
+    );
+  }
+  if (last < format.length) parts.push(format.slice(last));
+  const stray = parts.find((p) => typeof p === "string" && p.includes("%") && p !== "%");
+  if (stray !== undefined) {
+    throw new LogFormatError(`a "%" that is not a %(field)X spec in ${JSON.stringify(stray)} (write %% for a literal %)`);
+  }
+  return (record) => {
+    let rendered: string | undefined;
+    const message = () => (rendered ??= renderMessage(record));
+    let out = "";
+    for (const part of parts) out += typeof part === "string" ? part : part(record, message);
+    return `${out}\n`;
+  };
+}

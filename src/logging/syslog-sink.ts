@@ -1,0 +1,56 @@
+/**
+ * The syslog sink (`--syslog`): RFC 3164 datagrams to a local syslog socket (`/dev/log`), which
+ * journald or rsyslog reads. `@logtape/syslog` speaks only UDP/TCP, and Bun cannot send Unix
+ * datagrams, so this goes through the libc helper in `src/unix/dgram.ts`.
+ */
+import type { LogRecord, Sink } from "@logtape/logtape";
+import { UnixDatagramSocket } from "../unix/dgram.ts";
+import { encodeSockaddrUn } from "../unix/dgram.ts";
+import { SYSLOG_SEVERITY } from "./levels.ts";
+import { renderMessage } from "./render-message.ts";
+
+/** The `daemon` facility (RFC 3164 §4.1.1: "system daemons", code 3). */
+const FACILITY_DAEMON = 3;
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+export interface SyslogSinkOptions {
+  /** Path of the syslog socket, `/dev/log` by default. */
+  socketPath: string;
+  /** The TAG (program name) of each message. */
+  ident: string;
+  /** Told once when sending starts failing (socket missing, queue full); the sink goes on trying. */
+  onError(error: Error): void;
+}
+
+/**
+ * Formats one RFC 3164 message: `<PRI>Mmm dd hh:mm:ss ident[pid]: msg`, where PRI is
+ * facility × 8 + severity and the timestamp is local time with a space-padded day (§4.1.2).
+ */
+export function formatSyslogMessage(record: LogRecord, ident: string, pid = process.pid): string {
+  const d = new Date(record.timestamp);
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+  const pri = FACILITY_DAEMON * 8 + SYSLOG_SEVERITY[record.level];
+  return `<${pri}>${stamp} ${ident}[${pid}]: ${renderMessage(record)}`;
+}
+
+/** Creates the syslog sink; disposing it closes the socket. */
+export function getSyslogSink(options: SyslogSinkOptions): Sink & Disposable {
+  const socket = UnixDatagramSocket.open();
+  const addr = encodeSockaddrUn(options.socketPath);
+  const encoder = new TextEncoder();
+  let failing = false;
+  const sink = ((record: LogRecord) => {
+    try {
+      socket.sendTo(options.socketPath, encoder.encode(formatSyslogMessage(record, options.ident)), addr);
+      failing = false;
+    } catch (error) {
+      if (failing) return;
+      failing = true;
+      // Report outside the sink call: the report itself is a record that reaches this sink.
+      queueMicrotask(() => options.onError(error as Error));
+    }
+  }) as Sink & Disposable;
+  sink[Symbol.dispose] = () => socket.close();
+  return sink;
+}

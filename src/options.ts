@@ -1,0 +1,125 @@
+/**
+ * The daemon's options: one table that the CLI (citty's args and --help), the strict flag
+ * parser and the environment loader all read. Every option can also be set as
+ * `<PREFIX>_<OPTION>` (upper snake case, e.g. SIMPLE_DAEMON_INTERVAL=5); a flag wins over the
+ * environment, the environment over the default.
+ */
+import { parseArgs } from "node:util";
+import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
+import { parseLogLevel } from "./logging/levels.ts";
+import { DEFAULT_LOG_FORMAT } from "./logging/percent-format.ts";
+
+type Kind = "string" | "boolean";
+interface OptionSpec {
+  kind: Kind;
+  description: string;
+  /** Shown in --help; the real default may depend on other options (see resolveOptions). */
+  defaultText?: string;
+  valueHint?: string;
+  /** What a valid value looks like, for the error line. */
+  accepts?: string;
+}
+
+/** The option table: flag name (kebab case) → how it parses and what it means. */
+export const OPTION_SPECS = {
+  name: { kind: "string", description: "Application name: logger name, log file name, syslog ident", defaultText: "package name", accepts: "letters, digits, '.', '_', '-', '@'" },
+  mode: { kind: "string", description: "How a stop reaches the loop", defaultText: "passive", valueHint: "passive|aggressive", accepts: "passive or aggressive" },
+  interval: { kind: "string", description: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)", defaultText: "60", valueHint: "seconds", accepts: "a number of seconds ≥ 0" },
+  "shutdown-timeout": { kind: "string", description: "Seconds a work() may run after a stop request before it is abandoned (exit 1)", defaultText: "10", valueHint: "seconds", accepts: "a number of seconds > 0" },
+  "on-error": { kind: "string", description: "When work() throws: go on at the next tick, or exit 70", defaultText: "continue", valueHint: "continue|exit", accepts: "continue or exit" },
+  once: { kind: "boolean", description: "Run one cycle, then exit 0" },
+  "log-dir": { kind: "string", description: "Folder of the log file", defaultText: "$LOGS_DIRECTORY, else /tmp", valueHint: "dir", accepts: "a folder path" },
+  "log-file": { kind: "string", description: "Log file name", defaultText: "<name>.log", valueHint: "file", accepts: "a file name without '/'" },
+  "no-log-file": { kind: "boolean", description: "Write no log file" },
+  "log-max-bytes": { kind: "string", description: "Rotate the log file at this size (0 = never)", defaultText: "1048576", valueHint: "bytes", accepts: "a whole number of bytes ≥ 0" },
+  "log-backups": { kind: "string", description: "Rotated log files kept", defaultText: "2", valueHint: "count", accepts: "a whole number ≥ 0" },
+  "log-level": { kind: "string", description: "Lowest level logged", defaultText: "10", valueHint: "level", accepts: "debug|info|warning|error|critical|off or 10|20|30|40|50|0" },
+  "log-format": { kind: "string", description: "Python %-style record format", defaultText: JSON.stringify(DEFAULT_LOG_FORMAT), valueHint: "format", accepts: "a %(field)s format" },
+  stream: { kind: "boolean", description: "Also write records to stdout" },
+  syslog: { kind: "boolean", description: "Also send records to the syslog socket (RFC 3164, facility daemon)" },
+  "syslog-socket": { kind: "string", description: "Syslog socket path", defaultText: "/dev/log", valueHint: "path", accepts: "a socket path" },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTION_SPECS;
+/** Raw option values as given (flag or environment), before validation. */
+export type RawOptions = Partial<Record<OptionName, string | boolean>>;
+/** Where each raw value came from, for error lines: "--interval" or "SIMPLE_DAEMON_INTERVAL". */
+export type OptionSources = Partial<Record<OptionName, string>>;
+
+/** Upper snake case of a name: "simple-daemon" → "SIMPLE_DAEMON", "log-dir" → "LOG_DIR". */
+export function upperSnake(name: string): string {
+  return name
+    .replace(/^@/, "")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .toUpperCase();
+}
+
+/** The environment variable that sets `option`, e.g. SIMPLE_DAEMON_INTERVAL. */
+export function envName(prefix: string, option: OptionName): string {
+  return `${upperSnake(prefix)}_${upperSnake(option)}`;
+}
+
+/**
+ * Parses command-line flags strictly against the table: an unknown flag, a missing value or a
+ * stray positional throws ExitError(64) naming it.
+ */
+export function parseFlags(argv: string[]): { values: RawOptions; sources: OptionSources } {
+  const options = Object.fromEntries(Object.entries(OPTION_SPECS).map(([flag, spec]) => [flag, { type: spec.kind }]));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new ExitError(`${flagErrorLine(error)}; run with --help for the accepted options`, EX_USAGE);
+  }
+  const values: RawOptions = {};
+  const sources: OptionSources = {};
+  for (const [flag, value] of Object.entries(parsed.values)) {
+    if (typeof value !== "string" && typeof value !== "boolean") continue;
+    values[flag as OptionName] = value;
+    sources[flag as OptionName] = `--${flag}`;
+  }
+  return { values, sources };
+}
+
+function flagErrorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `unknown option ${unknown[1]}`;
+  const positional = /Unexpected argument '([^']+)'/.exec(message);
+  if (positional) return `unexpected argument ${JSON.stringify(positional[1])}`;
+  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (missing) return `option ${missing[1]} needs a value`;
+  const boolWithValue = /Option '(--[\w-]+)' does not take an argument/.exec(message);
+  if (boolWithValue) return `option ${boolWithValue[1]} takes no value`;
+  return message.split("\n")[0] ?? "bad arguments";
+}
+
+const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
+const FALSE_WORDS = new Set(["0", "false", "no", "off", ""]);
+
+/**
+ * Reads every option not already given as a flag from `<PREFIX>_<OPTION>`. A boolean variable
+ * takes 1/true/yes/on or 0/false/no/off; anything else throws ExitError(78), a configuration error.
+ */
+export function readEnv(prefix: string, env: Record<string, string | undefined>, given: RawOptions): { values: RawOptions; sources: OptionSources } {
+  const values: RawOptions = {};
+  const sources: OptionSources = {};
+  for (const [flag, spec] of Object.entries(OPTION_SPECS) as [OptionName, OptionSpec][]) {
+    if (given[flag] !== undefined) continue;
+    const variable = envName(prefix, flag);
+    const raw = env[variable];
+    if (raw === undefined) continue;
+    sources[flag] = variable;
+    if (spec.kind === "string") {
+      values[flag] = raw;
+      continue;
+    }
+    const word = raw.trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) values[flag] = true;
+    else if (FALSE_WORDS.has(word)) values[flag] = false;
+    else throw new ExitError(`invalid value ${JSON.stringify(raw)} for ${variable}: expected 1/true/yes/on or 0/false/no/off`, EX_CONFIG);
+  }
+  return { values, sources };
+}
+
+export { parseLogLevel };

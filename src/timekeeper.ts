@@ -1,0 +1,112 @@
+/**
+ * Timekeeper: times one pass of the loop and keeps the interval between passes.
+ *
+ *   await using tk = new Timekeeper({ log, intervalSec: 60, signal: daemon.shutdownSignal });
+ *
+ * Disposing it logs `RunTimeLoop: <duration>` and sleeps the rest of the interval, measured on
+ * the monotonic clock against a fixed-rate schedule. The sleep ends at once when `signal`
+ * aborts (rejecting with DaemonExit in aggressive mode), and the exit summary is logged then.
+ */
+import type { Logger } from "@logtape/logtape";
+import { Schedule } from "./schedule.ts";
+import { interruptibleSleep } from "./sleep.ts";
+
+export { Schedule } from "./schedule.ts";
+
+export interface TimekeeperOptions {
+  /** Where the cycle lines go. */
+  log: Logger;
+  /** Seconds from one cycle's start to the next's; 0 runs back to back. 60 by default. */
+  intervalSec?: number;
+  /** The daemon's shutdownSignal: ends the sleep early and marks the last cycle. */
+  signal?: AbortSignal;
+  /**
+   * The schedule this cycle belongs to. By default Timekeepers that share a `signal` share one
+   * schedule, so the seed's "new Timekeeper per pass" form still keeps a fixed rate.
+   */
+  schedule?: Schedule;
+}
+
+const sharedSchedules = new WeakMap<AbortSignal, Schedule>();
+const processSignal = new AbortController().signal;
+
+function scheduleFor(signal: AbortSignal | undefined, intervalSec: number): Schedule {
+  const key = signal ?? processSignal;
+  let schedule = sharedSchedules.get(key);
+  if (schedule === undefined) {
+    schedule = new Schedule(intervalSec);
+    sharedSchedules.set(key, schedule);
+  }
+  return schedule;
+}
+
+/** Formats a duration as Python's timedelta prints it (`0:00:06.001234`), as the original logged. */
+export function formatDuration(ms: number): string {
+  const totalUs = Math.round(ms * 1000);
+  const us = totalUs % 1_000_000;
+  const totalSec = Math.floor(totalUs / 1_000_000);
+  const h = Math.floor(totalSec / 3600);
+  const m = Math.floor((totalSec % 3600) / 60);
+  const s = totalSec % 60;
+  const frac = us === 0 ? "" : `.${String(us).padStart(6, "0")}`;
+  return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}${frac}`;
+}
+
+/** Logs the cycle summary once per schedule (cycles, min/mean/max duration, overruns). */
+export function logCycleSummary(log: Logger, schedule: Schedule): void {
+  if (schedule.summaryLogged) return;
+  schedule.summaryLogged = true;
+  const s = schedule.stats();
+  const ms = (v: number) => v.toFixed(3);
+  log.info("Cycles: {cycles}, duration min/mean/max: {min}/{mean}/{max} ms, overruns: {overruns}, skipped ticks: {skippedTicks}", {
+    cycles: s.cycles,
+    min: ms(s.minMs),
+    mean: ms(s.meanMs),
+    max: ms(s.maxMs),
+    overruns: s.overruns,
+    skippedTicks: s.skippedTicks,
+  });
+}
+
+export class Timekeeper implements AsyncDisposable {
+  /** This pass's 1-based number in its schedule. */
+  readonly cycle: number;
+  readonly #log: Logger;
+  readonly #signal: AbortSignal | undefined;
+  readonly #schedule: Schedule;
+  readonly #startedAt: number;
+  #last = false;
+
+  constructor(options: TimekeeperOptions) {
+    this.#log = options.log;
+    this.#signal = options.signal;
+    this.#schedule = options.schedule ?? scheduleFor(options.signal, options.intervalSec ?? 60);
+    this.#startedAt = performance.now();
+    this.cycle = this.#schedule.begin(this.#startedAt);
+  }
+
+  /** Marks this pass as the last (`--once`, an exit on error): disposing it logs the summary and does not sleep. */
+  lastCycle(): void {
+    this.#last = true;
+  }
+
+  /** Ends the pass: logs its duration, then sleeps until the next tick unless the daemon is stopping. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const end = this.#schedule.end(this.#startedAt, performance.now());
+    this.#log.info("RunTimeLoop: {duration}", { duration: formatDuration(end.durationMs), cycle: this.cycle });
+    if (end.overran) {
+      this.#log.warning("Cycle {cycle} overran the {intervalSec} s interval; next cycle starts now, {skippedTicks} tick(s) skipped.", {
+        cycle: this.cycle,
+        intervalSec: this.#schedule.intervalMs / 1000,
+        skippedTicks: end.skippedTicks,
+      });
+    }
+    if (this.#last || this.#signal?.aborted) return logCycleSummary(this.#log, this.#schedule);
+    this.#log.debug("SleepAfterLoop: {seconds} sec", { seconds: Number((end.sleepMs / 1000).toFixed(3)) });
+    try {
+      await interruptibleSleep(end.sleepMs, this.#signal);
+    } finally {
+      if (this.#signal?.aborted) logCycleSummary(this.#log, this.#schedule);
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Unix datagram sockets through libc, via `bun:ffi`.
+ *
+ * Neither Bun nor Node can send to an AF_UNIX SOCK_DGRAM socket, yet syslog (`/dev/log`),
+ * sd_notify (`$NOTIFY_SOCKET`) and journald's native protocol all need exactly that. A few libc
+ * calls keep the binary single and free of native addons.
+ */
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SOCK_NONBLOCK = 0o4000;
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+/** sizeof(struct sockaddr_un): sa_family_t (2 bytes) + sun_path[108]. */
+const SOCKADDR_UN_SIZE = 110;
+const SUN_PATH_MAX = 108;
+const EAGAIN = 11;
+
+const libc = dlopen("libc.so.6", {
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  sendto: {
+    args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32],
+    returns: FFIType.i64,
+  },
+  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  __errno_location: { args: [], returns: FFIType.ptr },
+  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+});
+
+/** An error from a libc call, with the errno name's text (`ENOENT` → "No such file or directory"). */
+export class SocketError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+    target: string,
+  ) {
+    super(`${call}(${target}): ${String(libc.symbols.strerror(errno))}`);
+    this.name = "SocketError";
+  }
+}
+
+function lastErrno(): number {
+  const where = libc.symbols.__errno_location();
+  return where === null ? 0 : read.i32(where, 0);
+}
+
+/**
+ * Encodes a socket path as struct sockaddr_un. A leading "@" names a Linux abstract socket
+ * (sun_path starts with a NUL byte, and the address length covers only the used bytes), the
+ * form `$NOTIFY_SOCKET` may take per sd_notify(3).
+ */
+export function encodeSockaddrUn(path: string): Uint8Array {
+  const abstract = path.startsWith("@");
+  const name = new TextEncoder().encode(abstract ? path.slice(1) : path);
+  const used = name.length + (abstract ? 1 : 0);
+  if (name.length === 0 || used >= SUN_PATH_MAX + (abstract ? 1 : 0)) {
+    throw new RangeError(`socket path ${JSON.stringify(path)} is empty or longer than ${SUN_PATH_MAX - 1} bytes`);
+  }
+  const addr = new Uint8Array(abstract ? 2 + used : SOCKADDR_UN_SIZE);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(name, abstract ? 3 : 2);
+  return addr;
+}
+
+/** A connectionless AF_UNIX datagram socket owned by this process; `using` closes it. */
+export class UnixDatagramSocket implements Disposable {
+  #fd: number;
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Opens an unbound datagram socket (close-on-exec, so `work()`'s children do not inherit it). */
+  static open(): UnixDatagramSocket {
+    const fd = libc.symbols.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw new SocketError("socket", lastErrno(), "AF_UNIX, SOCK_DGRAM");
+    return new UnixDatagramSocket(fd);
+  }
+
+  /** Opens a non-blocking datagram socket bound to `path` (a listener, as journald or a test has). */
+  static listen(path: string): UnixDatagramSocket {
+    const fd = libc.symbols.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) throw new SocketError("socket", lastErrno(), path);
+    const addr = encodeSockaddrUn(path);
+    if (libc.symbols.bind(fd, ptr(addr), addr.length) !== 0) {
+      const errno = lastErrno();
+      libc.symbols.close(fd);
+      throw new SocketError("bind", errno, path);
+    }
+    return new UnixDatagramSocket(fd);
+  }
+
+  /**
+   * Sends one datagram to the socket at `path` without blocking. A datagram is delivered whole
+   * or not at all; a full receive queue (EAGAIN) or a missing socket is thrown as SocketError.
+   */
+  sendTo(path: string, data: Uint8Array, addr: Uint8Array = encodeSockaddrUn(path)): void {
+    if (this.#fd < 0) throw new SocketError("sendto", 9, path);
+    const payload = data.length === 0 ? new Uint8Array(1) : data;
+    const sent = libc.symbols.sendto(this.#fd, ptr(payload), data.length, MSG_DONTWAIT | MSG_NOSIGNAL, ptr(addr), addr.length);
+    if (Number(sent) < 0) throw new SocketError("sendto", lastErrno(), path);
+  }
+
+  /** Returns the next queued datagram, or null when none is waiting (never blocks). */
+  receive(maxBytes = 65536): Uint8Array | null {
+    const buf = new Uint8Array(maxBytes);
+    const got = Number(libc.symbols.recv(this.#fd, ptr(buf), maxBytes, MSG_DONTWAIT));
+    if (got >= 0) return buf.slice(0, got);
+    const errno = lastErrno();
+    if (errno === EAGAIN) return null;
+    throw new SocketError("recv", errno, `fd ${this.#fd}`);
+  }
+
+  /** Closes the descriptor; later calls are no-ops. */
+  close(): void {
+    if (this.#fd >= 0) libc.symbols.close(this.#fd);
+    this.#fd = -1;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
