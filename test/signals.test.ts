@@ -1,0 +1,147 @@
+// Stopping the real binary with real signals, in both interrupt modes.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { binaries } from "./support/binaries.ts";
+import { linesMatching, startDaemon } from "./support/daemon-process.ts";
+
+let fixture: string;
+beforeAll(async () => {
+  fixture = (await binaries()).fixture;
+});
+
+const lastLine = (text: string) => text.trimEnd().split("\n").at(-1) ?? "";
+const index = (text: string, needle: string) => {
+  const at = text.indexOf(needle);
+  expect(at, `${needle} in log`).toBeGreaterThanOrEqual(0);
+  return at;
+};
+
+describe("passive mode (default)", () => {
+  test("logs the start-up lines, lets the running work() finish, exits 0", async () => {
+    const d = startDaemon({ bin: fixture, work: "slow:1500", args: ["--interval", "300"] });
+    await d.waitForLog("work started 1");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const log = d.log();
+    expect(log).toMatch(new RegExp(`\\[20\\]INFO - MSG:> PID: ${d.proc.pid}\n`));
+    for (const n of [2, 15, 1]) expect(log).toContain(`[10]DEBUG - MSG:> Set signal handler: ${n}\n`);
+    expect(log).toContain("[20]INFO - MSG:> Mode: PASSIVE\n");
+    expect(index(log, "Received 15 signal.")).toBeLessThan(index(log, "work finished 1"));
+    expect(index(log, "interrupted == True")).toBeLessThan(index(log, "work finished 1"));
+    expect(lastLine(log)).toEndWith("[20]INFO - MSG:> Graceful Interrupt...");
+  });
+
+  test("a stop during the sleep between cycles ends the sleep at once", async () => {
+    const d = startDaemon({ bin: fixture, args: ["--interval", "3600"] });
+    await d.waitForLog("SleepAfterLoop:");
+    const sent = performance.now();
+    d.kill("SIGINT");
+    // The sleep is an hour; the wait on exit() below gives up long before that.
+    expect(await d.exited()).toBe(0);
+    const log = d.log();
+    expect(log).toContain("Received 2 signal.");
+    expect(log).not.toContain("work cycle 2");
+    expect(lastLine(log)).toEndWith("Graceful Interrupt...");
+    expect(performance.now() - sent).toBeLessThan(3600_000);
+  });
+});
+
+describe("aggressive mode", () => {
+  test("aborts ctx.signal at once, runs finally blocks, exits 0", async () => {
+    const d = startDaemon({ bin: fixture, work: "io", args: ["--mode", "aggressive", "--interval", "300", "--shutdown-timeout", "600"] });
+    await d.waitForLog("work started 1");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const log = d.log();
+    expect(log).toContain("Mode: AGGRESSIVE");
+    expect(index(log, "Received 15 signal.")).toBeLessThan(index(log, "work cleanup 1"));
+    expect(log).not.toContain("work() failed");
+    expect(lastLine(log)).toEndWith("Graceful Interrupt...");
+  });
+
+  test("the daemon's interruptible sleep inside work() rejects with DaemonExit and the loop unwinds", async () => {
+    const d = startDaemon({ bin: fixture, work: "sleep:3600000", args: ["--mode", "aggressive", "--shutdown-timeout", "600"] });
+    await d.waitForLog("work started 1");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const log = d.log();
+    expect(log).not.toContain("work slept 1");
+    expect(log).not.toContain("work() failed");
+    expect(lastLine(log)).toEndWith("Graceful Interrupt...");
+  });
+
+  test("a stop during the timekeeper's sleep ends the loop at once", async () => {
+    const d = startDaemon({ bin: fixture, args: ["--mode", "aggressive", "--interval", "3600"] });
+    await d.waitForLog("SleepAfterLoop:");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const log = d.log();
+    expect(log).toContain("Cycles: 1,");
+    expect(lastLine(log)).toEndWith("Graceful Interrupt...");
+  });
+});
+
+describe("shutdown edge cases", () => {
+  test("a second signal during shutdown forces exit 128+n with the log flushed", async () => {
+    const d = startDaemon({ bin: fixture, work: "hang", args: ["--shutdown-timeout", "600"] });
+    await d.waitForLog("work started 1");
+    d.kill("SIGTERM");
+    await d.waitForLog("Received 15 signal.");
+    d.kill("SIGINT");
+    expect(await d.exited()).toBe(130);
+    expect(lastLine(d.log())).toContain("[30]WARNING - MSG:> Received 2 signal again during shutdown: forcing exit with status 130.");
+  });
+
+  test("a burst of signals starts exactly one shutdown", async () => {
+    const d = startDaemon({ bin: fixture, work: "slow:500", args: ["--interval", "300"] });
+    await d.waitForLog("work started 1");
+    for (let i = 0; i < 20; i++) process.kill(d.proc.pid, "SIGTERM");
+    const code = await d.exited();
+    // Linux may merge pending signals into one (a clean stop) or deliver a second (forced exit).
+    expect([0, 143]).toContain(code);
+    const log = d.log();
+    expect(linesMatching(log, /MSG:> Received 15 signal\.$/)).toHaveLength(1);
+    expect(linesMatching(log, /interrupted == True/)).toHaveLength(1);
+    expect(linesMatching(log, /Graceful Interrupt\.\.\.|forcing exit/).length).toBe(1);
+  });
+
+  for (const mode of ["passive", "aggressive"]) {
+    test(`${mode}: a work() that ignores the stop is abandoned after --shutdown-timeout, exit 1`, async () => {
+      const d = startDaemon({ bin: fixture, work: "hang", args: ["--mode", mode, "--shutdown-timeout", "0.5"] });
+      await d.waitForLog("work started 1");
+      d.kill("SIGTERM");
+      expect(await d.exited()).toBe(1);
+      const log = d.log();
+      expect(lastLine(log)).toContain("[40]ERROR - MSG:> work() did not settle within 0.5 s of the stop request; abandoning it, exit status 1.");
+      expect(log).not.toContain("Graceful Interrupt...");
+    });
+  }
+});
+
+describe("SIGHUP", () => {
+  test("reopens the log file after an external mv, loses nothing, never stops the daemon", async () => {
+    const d = startDaemon({ bin: fixture, args: ["--interval", "0.05"] });
+    await d.waitForLog("work cycle 3");
+    const { renameSync, readFileSync } = await import("node:fs");
+    renameSync(d.logPath, `${d.logPath}.1`);
+    d.kill("SIGHUP");
+    await d.waitForLog("Log files reopened.");
+    await d.waitForLog(/work cycle \d+\n[^]*work cycle \d+\n/);
+    // A burst of SIGHUPs (Linux may merge some) reloads again and keeps the loop going.
+    for (let i = 0; i < 5; i++) d.kill("SIGHUP");
+    const cyclesSoFar = d.log().split("work cycle").length - 1;
+    await d.waitForLog("Reload done.", 2);
+    await d.waitForLog("work cycle", cyclesSoFar + 3);
+    expect(d.proc.exitCode).toBeNull();
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const before = readFileSync(`${d.logPath}.1`, "utf8");
+    const after = d.log();
+    expect(before).toContain("Received 1 signal.");
+    expect(after).not.toContain("PID:");
+    expect(lastLine(after)).toEndWith("Graceful Interrupt...");
+    // Every cycle from 1 to the last appears exactly once across both files.
+    const cycles = [...`${before}${after}`.matchAll(/work cycle (\d+)\n/g)].map((m) => Number(m[1]));
+    expect(cycles.length).toBeGreaterThan(4);
+    expect(cycles).toEqual(cycles.map((_, i) => i + 1));
+  });
+});
