@@ -1,0 +1,124 @@
+// The command line of the real binary: --once, --version, --help, environment, bad input.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+import { binaries } from "./support/binaries.ts";
+import { cleanEnv, startDaemon, tempDir } from "./support/daemon-process.ts";
+
+let daemon: string;
+let fixture: string;
+beforeAll(async () => {
+  ({ daemon, fixture } = await binaries());
+});
+
+/** Runs the binary to completion with a fresh log folder. */
+async function run(bin: string, args: string[], env: Record<string, string> = {}) {
+  const logDir = tempDir();
+  const proc = Bun.spawn([bin, ...args.map((a) => a.replace("$LOGDIR", logDir))], { env: cleanEnv(env), stdout: "pipe", stderr: "pipe" });
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code, stdout, stderr, logDir, files: readdirSync(logDir) };
+}
+
+describe("normal use", () => {
+  test("--version prints the package version", async () => {
+    const r = await run(daemon, ["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  test("--help lists every option with its environment variable", async () => {
+    const r = await run(daemon, ["--help"]);
+    expect(r.code).toBe(0);
+    for (const flag of ["--mode", "--interval", "--shutdown-timeout", "--on-error", "--once", "--log-dir", "--log-file", "--no-log-file", "--log-max-bytes", "--log-backups", "--log-level", "--log-format", "--stream", "--syslog", "--syslog-socket", "--name"]) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toContain("SIMPLE_DAEMON_INTERVAL");
+  });
+
+  test("the shipped work() runs one cycle with --once and exits 0", async () => {
+    const r = await run(daemon, ["--once", "--log-dir", "$LOGDIR", "--stream"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/MSG:> Cycle 1: load [\d.]+ [\d.]+ [\d.]+, memory free \d+\/\d+ MiB, disk free \d+ MiB\n/);
+    expect(r.stdout).toContain("RunTimeLoop: 0:00:00.");
+    expect(r.stdout).toContain("Cycles: 1,");
+    expect(r.stdout).not.toContain("SleepAfterLoop");
+    expect(r.stdout.trimEnd()).toEndWith("Graceful Interrupt...");
+    expect(await Bun.file(join(r.logDir, "simple-daemon.log")).text()).toBe(r.stdout);
+  });
+
+  test("`run` is the default command and may be named", async () => {
+    const r = await run(fixture, ["run", "--once", "--no-log-file", "--stream"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("work cycle 1");
+  });
+
+  test("settings come from <NAME>_<OPTION> variables; a flag wins over the variable", async () => {
+    const env = { SIMPLE_DAEMON_MODE: "aggressive", SIMPLE_DAEMON_STREAM: "yes", SIMPLE_DAEMON_ONCE: "1", SIMPLE_DAEMON_LOG_LEVEL: "info", SIMPLE_DAEMON_NO_LOG_FILE: "true" };
+    const fromEnv = await run(fixture, [], env);
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout).toContain("Mode: AGGRESSIVE");
+    expect(fromEnv.stdout).not.toContain("DEBUG");
+    expect(fromEnv.files).toEqual([]);
+    const flagWins = await run(fixture, ["--mode", "passive", "--log-level=debug"], env);
+    expect(flagWins.stdout).toContain("Mode: PASSIVE");
+    expect(flagWins.stdout).toContain("[10]DEBUG");
+  });
+
+  test("--name renames the logger, the log file and the variables stay the package's", async () => {
+    const r = await run(fixture, ["--once", "--name", "billing-sync", "--log-dir", "$LOGDIR"]);
+    expect(r.code).toBe(0);
+    expect(r.files).toEqual(["billing-sync.log"]);
+    expect(await Bun.file(join(r.logDir, "billing-sync.log")).text()).toContain("APP:[billing-sync]");
+  });
+
+  test("$LOGS_DIRECTORY (systemd's LogsDirectory=) is the default log folder", async () => {
+    const dir = tempDir();
+    const proc = Bun.spawn([fixture, "--once"], { env: cleanEnv({ LOGS_DIRECTORY: dir }) });
+    expect(await proc.exited).toBe(0);
+    expect(readdirSync(dir)).toEqual(["simple-daemon.log"]);
+  });
+});
+
+describe("bad input: one line on stderr, a sysexits code, nothing written", () => {
+  const cases: [string, string[], Record<string, string>, number, RegExp][] = [
+    ["unknown flag", ["--bogus"], {}, 64, /^simple-daemon: unknown option --bogus; run with --help/],
+    ["stray argument", ["start-now"], {}, 64, /unknown command|unexpected argument/i],
+    ["missing value", ["--interval"], {}, 64, /--interval needs a value/],
+    ["non-number interval", ["--interval", "soon"], {}, 64, /invalid value "soon" for --interval: expected a number of seconds ≥ 0/],
+    ["negative interval", ["--interval=-1"], {}, 64, /invalid value "-1" for --interval/],
+    ["bad mode", ["--mode", "violent"], {}, 64, /invalid value "violent" for --mode: expected passive or aggressive/],
+    ["bad on-error", ["--on-error", "retry"], {}, 64, /invalid value "retry" for --on-error: expected continue or exit/],
+    ["bad level", ["--log-level", "loud"], {}, 64, /invalid value "loud" for --log-level: expected debug\|info/],
+    ["fractional max bytes", ["--log-max-bytes", "1.5"], {}, 64, /invalid value "1.5" for --log-max-bytes/],
+    ["bad format field", ["--log-format", "%(user)s %(message)s"], {}, 64, /--log-format: unknown field %\(user\)/],
+    ["log file with a slash", ["--log-file", "a/b.log"], {}, 64, /invalid value "a\/b.log" for --log-file/],
+    ["boolean with a value", ["--once=yes"], {}, 64, /--once takes no value/],
+    ["bad variable", [], { SIMPLE_DAEMON_SHUTDOWN_TIMEOUT: "0" }, 78, /invalid value "0" for SIMPLE_DAEMON_SHUTDOWN_TIMEOUT: expected a number of seconds > 0/],
+    ["bad boolean variable", [], { SIMPLE_DAEMON_STREAM: "maybe" }, 78, /invalid value "maybe" for SIMPLE_DAEMON_STREAM/],
+  ];
+  for (const [what, args, env, code, message] of cases) {
+    test(`${what} → exit ${code}`, async () => {
+      const r = await run(fixture, ["--log-dir", "$LOGDIR", ...args], env);
+      expect(r.code).toBe(code);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(r.stdout).toBe("");
+      expect(r.files).toEqual([]);
+    });
+  }
+
+  test("an unwritable log folder → exit 73 with the path and the reason", async () => {
+    const r = await run(fixture, ["--once", "--log-dir", "/proc/self/no-such-dir"]);
+    expect(r.code).toBe(73);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^simple-daemon: cannot write log file \/proc\/self\/no-such-dir\/simple-daemon.log: /);
+  });
+
+  test("a log path that is a folder → exit 73", async () => {
+    const r = await run(fixture, ["--once", "--log-dir", "/", "--log-file", "tmp"]);
+    expect(r.code).toBe(73);
+    expect(r.stderr).toContain("is not a regular file");
+  });
+});
