@@ -24,8 +24,8 @@ export async function runLoop(config: DaemonConfig, work: Work, logging: Logging
       name: config.name,
       mode: config.mode,
       shutdownTimeoutSec: config.shutdownTimeoutSec,
-      onReload: async () => {
-        await logging.reopen();
+      onReload: () => {
+        logging.reopen();
         log.info("Log files reopened.");
       },
       beforeExit: () => logging.flush(),

@@ -3,8 +3,8 @@
  * options ask for, routes the application's category to them, and returns a handle that
  * reopens the file on SIGHUP and flushes everything on every exit path.
  *
- * LogTape's own process "exit" hook cannot await the file sink's async flush under Bun, so the
- * last buffer would be lost; `flush()` here is awaited explicitly before any exit instead.
+ * LogTape's own process "exit" hook runs too late to be relied on under Bun (an async flush
+ * there is lost), so `flush()` here is awaited explicitly before every exit instead.
  */
 import { configure, dispose, getLogger, type LogLevel, type Sink } from "@logtape/logtape";
 import { compilePercentFormat } from "./percent-format.ts";
@@ -30,7 +30,7 @@ export interface LoggingOptions {
 /** What the application keeps of its logging: reopen on SIGHUP, flush before exit. */
 export interface Logging {
   /** Reopens the log file at its path (logrotate's create mode), a no-op without a file. */
-  reopen(): Promise<void>;
+  reopen(): void;
   /** Writes out every buffered record and closes the sinks; call it last, before exiting. */
   flush(): Promise<void>;
 }
@@ -70,9 +70,7 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
     ],
   });
   return {
-    reopen: async () => {
-      await file?.reopen();
-    },
+    reopen: () => file?.reopen(),
     flush: () => dispose(),
   };
 }

@@ -3,9 +3,8 @@
  *
  * logrotate's default `create` mode renames the live file and sends SIGHUP; the daemon must
  * then write to a fresh file at the old path. LogTape's sink keeps its descriptor for life, so
- * a reopen opens a new sink at the path first, switches records to it, and only then disposes
- * the old one, which flushes its buffer into the renamed file: nothing is lost or reordered
- * within a file.
+ * a reopen flushes the old sink into the (renamed) file it holds, opens a new sink at the path,
+ * and closes the old one: nothing is lost or reordered.
  */
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
@@ -23,9 +22,11 @@ export interface RotatingFileSinkOptions {
 
 /** A sink that can reopen its file (SIGHUP) and flush on every exit path. */
 export type ReopenableFileSink = Sink &
-  AsyncDisposable & {
-    /** Opens the path anew and retires the old descriptor after flushing it. */
-    reopen(): Promise<void>;
+  Disposable & {
+    /** Opens the path anew and retires the old descriptor after flushing it into its file. */
+    reopen(): void;
+    /** Writes buffered records to the file now. */
+    flush(): void;
   };
 
 /** Why a log file cannot be used; main.ts turns it into exit 73 (EX_CANTCREAT). */
@@ -50,33 +51,64 @@ export function assertWritableLogFile(path: string): void {
   }
 }
 
-// Flush at 64 KiB or when the timer fires: throughput without leaving an idle daemon's last
-// lines in memory for long. The non-blocking mode is the one that flushes on a timer.
-const BUFFER_BYTES = 64 * 1024;
-const FLUSH_INTERVAL_MS = 200;
+// Records are buffered and written (and fsynced) in chunks of up to 64 KiB, or a quarter of
+// the rotation size if that is smaller, so a rotated file never exceeds --log-max-bytes.
+const MAX_BUFFER_CHARS = 64 * 1024;
+// An idle daemon's last lines reach the disk within this time.
+const FLUSH_EVERY_MS = 200;
 
-function openSink(options: RotatingFileSinkOptions): Sink & AsyncDisposable {
-  // The sync overload is listed first and matches too, so TypeScript picks the wrong return type.
+// LogTape's synchronous sink flushes when a record arrives `flushInterval` ms after the last
+// flush, and has no flush() of its own. A record stamped at +Infinity that formats to "" makes
+// it flush its buffer now without writing anything.
+const FLUSH_NOW: LogRecord = Object.freeze({
+  category: [],
+  level: "debug",
+  message: [],
+  rawMessage: "",
+  timestamp: Number.POSITIVE_INFINITY,
+  properties: {},
+});
+
+function openSink(options: RotatingFileSinkOptions): Sink & Disposable {
+  const { formatter } = options;
   return getRotatingFileSink(options.path, {
-    formatter: options.formatter,
+    formatter: (record) => (record === FLUSH_NOW ? "" : formatter(record)),
     maxSize: options.maxBytes,
     maxFiles: options.backups,
-    bufferSize: BUFFER_BYTES,
-    flushInterval: FLUSH_INTERVAL_MS,
-    nonBlocking: true,
-  }) as unknown as Sink & AsyncDisposable;
+    bufferSize: Math.max(1, Math.min(MAX_BUFFER_CHARS, Math.floor(options.maxBytes / 4))),
+    flushInterval: FLUSH_EVERY_MS,
+  });
 }
 
 /** Creates the rotating file sink; throws LogFileError when the file cannot be written. */
 export function getReopenableRotatingFileSink(options: RotatingFileSinkOptions): ReopenableFileSink {
   assertWritableLogFile(options.path);
   let current = openSink(options);
-  const sink = ((record: LogRecord) => current(record)) as ReopenableFileSink;
-  sink.reopen = async () => {
-    const old = current;
-    current = openSink(options);
-    await old[Symbol.asyncDispose]();
+  let dirty = false;
+  const flush = () => {
+    if (!dirty) return;
+    dirty = false;
+    current(FLUSH_NOW);
   };
-  sink[Symbol.asyncDispose] = () => current[Symbol.asyncDispose]();
+  const timer = setInterval(flush, FLUSH_EVERY_MS);
+  timer.unref();
+  const sink = ((record: LogRecord) => {
+    current(record);
+    dirty = true;
+  }) as ReopenableFileSink;
+  sink.flush = flush;
+  sink.reopen = () => {
+    // Empty the buffer into the old (possibly renamed) file first, so the new sink's size
+    // count starts right; if the path cannot be opened, the old descriptor stays in use.
+    current(FLUSH_NOW);
+    const next = openSink(options);
+    const old = current;
+    current = next;
+    old[Symbol.dispose]();
+  };
+  sink[Symbol.dispose] = () => {
+    clearInterval(timer);
+    current[Symbol.dispose]();
+  };
   return sink;
 }

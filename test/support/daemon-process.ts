@@ -102,7 +102,7 @@ export function startDaemon(options: DaemonProcessOptions): DaemonProcess {
     exited: async () => {
       const code = await proc.exited;
       await pumped;
-      return proc.signalCode ? 128 + constants.signals[proc.signalCode] : code;
+      return proc.signalCode ? 128 + constants.signals[proc.signalCode as NodeJS.Signals] : code;
     },
     kill: (signal) => proc.kill(signal),
   };
