@@ -145,3 +145,23 @@ describe("SIGHUP", () => {
     expect(cycles).toEqual(cycles.map((_, i) => i + 1));
   });
 });
+
+describe("Timekeeper in the binary", () => {
+  test("an overrunning cycle is logged at WARNING with the ticks it skipped, and the loop goes on", async () => {
+    const d = startDaemon({ bin: fixture, work: "overrun:450", args: ["--interval", "0.1"] });
+    await d.waitForLog("work started 3");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const log = d.log();
+    expect(log).toMatch(/\[30\]WARNING - MSG:> Cycle 1 overran the 0.1 s interval; next cycle starts now, [3-9] tick\(s\) skipped\./);
+    expect(log).toMatch(/Cycles: \d+, duration min\/mean\/max: [\d.]+\/[\d.]+\/4\d\d\.\d{3} ms, overruns: 1, skipped ticks: [3-9]/);
+  });
+
+  test("--interval 0 runs cycles back to back and still stops on a signal", async () => {
+    const d = startDaemon({ bin: fixture, args: ["--interval", "0", "--log-level", "info"] });
+    await d.waitForLog("work cycle 1000");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    expect(d.log()).not.toContain("overran");
+  });
+});

@@ -1,0 +1,63 @@
+// The fixed-rate schedule's arithmetic, with explicit monotonic times (no clock involved).
+import { describe, expect, test } from "bun:test";
+import { Schedule } from "../src/schedule.ts";
+
+/** Runs cycles of the given durations back to back as the loop would, returning each end. */
+function runCycles(schedule: Schedule, durations: number[], origin = 1000) {
+  let now = origin;
+  return durations.map((d) => {
+    const cycle = schedule.begin(now);
+    const startedAt = now;
+    now += d;
+    const end = schedule.end(startedAt, now);
+    now += end.sleepMs;
+    return { cycle, startedAt, ...end };
+  });
+}
+
+describe("Schedule", () => {
+  test("cycle k starts at origin + k·interval whatever the cycles took", () => {
+    const ends = runCycles(new Schedule(1), [100, 250, 999, 0, 500]);
+    expect(ends.map((e) => e.startedAt)).toEqual([1000, 2000, 3000, 4000, 5000]);
+    expect(ends.map((e) => e.sleepMs)).toEqual([900, 750, 1, 1000, 500]);
+    expect(ends.map((e) => e.cycle)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test("late wake-ups do not accumulate: the next start is computed from the origin", () => {
+    const s = new Schedule(0.05);
+    s.begin(0);
+    const first = s.end(0, 10);
+    expect(first.sleepMs).toBe(40);
+    // The timer fired 7 ms late: the cycle starts at 57, but the next is still due at 100.
+    s.begin(57);
+    expect(s.end(57, 60).sleepMs).toBe(40);
+  });
+
+  test("an overrun starts the next cycle at once and counts the ticks it skipped", () => {
+    const ends = runCycles(new Schedule(1), [3500, 100, 100]);
+    expect(ends[0]).toMatchObject({ overran: true, sleepMs: 0, skippedTicks: 2 });
+    // The late cycle belongs to tick 3 (due at 4000), so the one after is due at 5000.
+    expect(ends[1]).toMatchObject({ startedAt: 4500, overran: false, sleepMs: 400 });
+    expect(ends[2]?.startedAt).toBe(5000);
+    const stats = new Schedule(1);
+    runCycles(stats, [1200, 10]);
+    expect(stats.stats()).toMatchObject({ cycles: 2, overruns: 1, skippedTicks: 0, minMs: 10, maxMs: 1200 });
+  });
+
+  test("interval 0 runs back to back", () => {
+    const ends = runCycles(new Schedule(0), [5, 7]);
+    expect(ends.map((e) => e.sleepMs)).toEqual([0, 0]);
+    expect(ends.some((e) => e.overran)).toBe(false);
+  });
+
+  test("stats: min, mean, max", () => {
+    const s = new Schedule(10);
+    runCycles(s, [10, 20, 60]);
+    expect(s.stats()).toEqual({ cycles: 3, minMs: 10, meanMs: 30, maxMs: 60, overruns: 0, skippedTicks: 0 });
+  });
+
+  test("rejects a negative or non-finite interval", () => {
+    expect(() => new Schedule(-1)).toThrow(RangeError);
+    expect(() => new Schedule(Number.NaN)).toThrow(RangeError);
+  });
+});
