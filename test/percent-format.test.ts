@@ -10,7 +10,7 @@ const record = (over: Partial<LogRecord> = {}): LogRecord => ({
   message: ["took ", 12.5, " ms for ", { rows: 3 }, ""],
   rawMessage: "took {ms} ms for {q}",
   timestamp: at,
-  properties: {},
+  properties: { ms: 12.5, q: { rows: 3 } },
   ...over,
 });
 
@@ -28,8 +28,14 @@ describe("compilePercentFormat", () => {
   test("fatal is CRITICAL (50); an error value renders with its stack", () => {
     const f = compilePercentFormat("%(levelno)s %(levelname)s %(message)s");
     const error = new Error("boom");
-    const line = f(record({ level: "fatal", message: ["failed: ", error, ""] }));
+    const line = f(record({ level: "fatal", message: ["failed: ", error, ""], rawMessage: "failed: {error}", properties: { error } }));
     expect(line).toStartWith("50 CRITICAL failed: Error: boom\n    at ");
+  });
+
+  test("templates LogTape renders itself ({{ escapes, nested keys) come out as LogTape's message", () => {
+    const f = compilePercentFormat("%(message)s");
+    const line = f(record({ rawMessage: "{{literal}} {a.b}", message: ["{literal} ", 7, ""], properties: { a: { b: 7 } } }));
+    expect(line).toBe("{literal} 7\n");
   });
 
   test("an unknown field or a stray % is a LogFormatError naming it", () => {

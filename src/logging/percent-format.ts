@@ -11,7 +11,8 @@ import { renderMessage } from "./render-message.ts";
 export const DEFAULT_LOG_FORMAT = "%(asctime)s - APP:[%(name)s] - [%(levelno)s]%(levelname)s - MSG:> %(message)s";
 
 type FieldValue = string | number;
-type Field = (record: LogRecord, message: () => string) => FieldValue;
+/** A field's value for one record; `message` is the rendered message (computed once per record). */
+type Field = (record: LogRecord, message: string) => FieldValue;
 
 const startedAt = Date.now() - performance.now();
 
@@ -30,13 +31,24 @@ function asctime(timestamp: number): string {
   return `${asctimePrefix},${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}`;
 }
 
+/** The category joined with dots (Python's logger name), memoised for the last category seen. */
+let lastCategory: readonly string[] = [];
+let lastName = "";
+function loggerName(category: readonly string[]): string {
+  if (category !== lastCategory) {
+    lastName = category.join(".");
+    lastCategory = category;
+  }
+  return lastName;
+}
+
 /** The LogRecord attributes of Python's logging that have a meaning here. */
 const FIELDS: Record<string, Field> = {
   asctime: (r) => asctime(r.timestamp),
-  name: (r) => r.category.join("."),
+  name: (r) => loggerName(r.category),
   levelno: (r) => LEVEL_NUMBER[r.level],
   levelname: (r) => LEVEL_NAME[r.level],
-  message: (_r, message) => message(),
+  message: (_r, message) => message,
   process: () => process.pid,
   created: (r) => r.timestamp / 1000,
   msecs: (r) => r.timestamp % 1000,
@@ -86,7 +98,8 @@ function pad(text: string, flags: string, width: number): string {
  * stray `%`.
  */
 export function compilePercentFormat(format: string): TextFormatter {
-  const parts: (string | ((record: LogRecord, message: () => string) => string))[] = [];
+  const parts: (string | ((record: LogRecord, message: string) => string))[] = [];
+  let usesMessage = false;
   let last = 0;
   for (const m of format.matchAll(SPEC)) {
     if (m.index > last) parts.push(format.slice(last, m.index));
@@ -100,6 +113,7 @@ export function compilePercentFormat(format: string): TextFormatter {
     if (field === undefined) {
       throw new LogFormatError(`unknown field %(${key}) (known: ${FORMAT_FIELDS.join(", ")})`);
     }
+    usesMessage ||= key === "message";
     const width = widthText === undefined ? 0 : Number(widthText);
     const precision = precisionText === undefined ? undefined : Number(precisionText);
     parts.push(
@@ -113,11 +127,14 @@ export function compilePercentFormat(format: string): TextFormatter {
   if (stray !== undefined) {
     throw new LogFormatError(`a "%" that is not a %(field)X spec in ${JSON.stringify(stray)} (write %% for a literal %)`);
   }
+  const count = parts.length;
   return (record) => {
-    let rendered: string | undefined;
-    const message = () => (rendered ??= renderMessage(record));
+    const message = usesMessage ? renderMessage(record) : "";
     let out = "";
-    for (const part of parts) out += typeof part === "string" ? part : part(record, message);
+    for (let i = 0; i < count; i++) {
+      const part = parts[i] as (typeof parts)[number];
+      out += typeof part === "string" ? part : part(record, message);
+    }
     return `${out}\n`;
   };
 }

@@ -25,8 +25,6 @@ export type ReopenableFileSink = Sink &
   Disposable & {
     /** Opens the path anew and retires the old descriptor after flushing it into its file. */
     reopen(): void;
-    /** Writes buffered records to the file now. */
-    flush(): void;
   };
 
 /** Why a log file cannot be used; main.ts turns it into exit 73 (EX_CANTCREAT). */
@@ -84,19 +82,20 @@ function openSink(options: RotatingFileSinkOptions): Sink & Disposable {
 export function getReopenableRotatingFileSink(options: RotatingFileSinkOptions): ReopenableFileSink {
   assertWritableLogFile(options.path);
   let current = openSink(options);
-  let dirty = false;
+  // Armed by the first record after a flush, so an idle daemon has no timer waking it up.
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
-    if (!dirty) return;
-    dirty = false;
+    clearTimeout(timer);
+    timer = undefined;
     current(FLUSH_NOW);
   };
-  const timer = setInterval(flush, FLUSH_EVERY_MS);
-  timer.unref();
   const sink = ((record: LogRecord) => {
     current(record);
-    dirty = true;
+    if (timer === undefined) {
+      timer = setTimeout(flush, FLUSH_EVERY_MS);
+      timer.unref();
+    }
   }) as ReopenableFileSink;
-  sink.flush = flush;
   sink.reopen = () => {
     // Empty the buffer into the old (possibly renamed) file first, so the new sink's size
     // count starts right; if the path cannot be opened, the old descriptor stays in use.
@@ -107,7 +106,7 @@ export function getReopenableRotatingFileSink(options: RotatingFileSinkOptions):
     old[Symbol.dispose]();
   };
   sink[Symbol.dispose] = () => {
-    clearInterval(timer);
+    clearTimeout(timer);
     current[Symbol.dispose]();
   };
   return sink;
