@@ -18,7 +18,7 @@ const SOCKADDR_UN_SIZE = 110;
 const SUN_PATH_MAX = 108;
 const EAGAIN = 11;
 
-const libc = dlopen("libc.so.6", {
+const SYMBOLS = {
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   sendto: {
@@ -29,7 +29,14 @@ const libc = dlopen("libc.so.6", {
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
-});
+} as const;
+
+let loaded: ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"] | undefined;
+/** libc's functions, opened on first use so a daemon that never needs a socket never loads it. */
+function libc(): NonNullable<typeof loaded> {
+  loaded ??= dlopen("libc.so.6", SYMBOLS).symbols;
+  return loaded;
+}
 
 /** An error from a libc call, with the errno name's text (`ENOENT` → "No such file or directory"). */
 export class SocketError extends Error {
@@ -38,13 +45,13 @@ export class SocketError extends Error {
     readonly errno: number,
     target: string,
   ) {
-    super(`${call}(${target}): ${String(libc.symbols.strerror(errno))}`);
+    super(`${call}(${target}): ${String(libc().strerror(errno))}`);
     this.name = "SocketError";
   }
 }
 
 function lastErrno(): number {
-  const where = libc.symbols.__errno_location();
+  const where = libc().__errno_location();
   return where === null ? 0 : read.i32(where, 0);
 }
 
@@ -76,19 +83,19 @@ export class UnixDatagramSocket implements Disposable {
 
   /** Opens an unbound datagram socket (close-on-exec, so `work()`'s children do not inherit it). */
   static open(): UnixDatagramSocket {
-    const fd = libc.symbols.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const fd = libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw new SocketError("socket", lastErrno(), "AF_UNIX, SOCK_DGRAM");
     return new UnixDatagramSocket(fd);
   }
 
   /** Opens a non-blocking datagram socket bound to `path` (a listener, as journald or a test has). */
   static listen(path: string): UnixDatagramSocket {
-    const fd = libc.symbols.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    const fd = libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) throw new SocketError("socket", lastErrno(), path);
     const addr = encodeSockaddrUn(path);
-    if (libc.symbols.bind(fd, ptr(addr), addr.length) !== 0) {
+    if (libc().bind(fd, ptr(addr), addr.length) !== 0) {
       const errno = lastErrno();
-      libc.symbols.close(fd);
+      libc().close(fd);
       throw new SocketError("bind", errno, path);
     }
     return new UnixDatagramSocket(fd);
@@ -101,14 +108,14 @@ export class UnixDatagramSocket implements Disposable {
   sendTo(path: string, data: Uint8Array, addr: Uint8Array = encodeSockaddrUn(path)): void {
     if (this.#fd < 0) throw new SocketError("sendto", 9, path);
     const payload = data.length === 0 ? new Uint8Array(1) : data;
-    const sent = libc.symbols.sendto(this.#fd, ptr(payload), data.length, MSG_DONTWAIT | MSG_NOSIGNAL, ptr(addr), addr.length);
+    const sent = libc().sendto(this.#fd, ptr(payload), data.length, MSG_DONTWAIT | MSG_NOSIGNAL, ptr(addr), addr.length);
     if (Number(sent) < 0) throw new SocketError("sendto", lastErrno(), path);
   }
 
   /** Returns the next queued datagram, or null when none is waiting (never blocks). */
   receive(maxBytes = 65536): Uint8Array | null {
     const buf = new Uint8Array(maxBytes);
-    const got = Number(libc.symbols.recv(this.#fd, ptr(buf), maxBytes, MSG_DONTWAIT));
+    const got = Number(libc().recv(this.#fd, ptr(buf), maxBytes, MSG_DONTWAIT));
     if (got >= 0) return buf.slice(0, got);
     const errno = lastErrno();
     if (errno === EAGAIN) return null;
@@ -117,7 +124,7 @@ export class UnixDatagramSocket implements Disposable {
 
   /** Closes the descriptor; later calls are no-ops. */
   close(): void {
-    if (this.#fd >= 0) libc.symbols.close(this.#fd);
+    if (this.#fd >= 0) libc().close(this.#fd);
     this.#fd = -1;
   }
 
