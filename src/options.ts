@@ -6,7 +6,6 @@
  */
 import { parseArgs } from "node:util";
 import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
-import { parseLogLevel } from "./logging/levels.ts";
 import { DEFAULT_LOG_FORMAT } from "./logging/percent-format.ts";
 
 type Kind = "string" | "boolean";
@@ -122,4 +121,3 @@ export function readEnv(prefix: string, env: Record<string, string | undefined>,
   return { values, sources };
 }
 
-export { parseLogLevel };

@@ -39,7 +39,7 @@ describe("normal use", () => {
   test("the shipped work() runs one cycle with --once and exits 0", async () => {
     const r = await run(daemon, ["--once", "--log-dir", "$LOGDIR", "--stream"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/MSG:> Cycle 1: load [\d.]+ [\d.]+ [\d.]+, memory free \d+\/\d+ MiB, disk free \d+ MiB\n/);
+    expect(r.stdout).toMatch(/MSG:> Cycle 1: load [\d.]+ [\d.]+ [\d.]+, memory free \d+\/\d+ MiB, disk free on \/ \d+ MiB\n/);
     expect(r.stdout).toContain("RunTimeLoop: 0:00:00.");
     expect(r.stdout).toContain("Cycles: 1,");
     expect(r.stdout).not.toContain("SleepAfterLoop");

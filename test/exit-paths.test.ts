@@ -1,7 +1,7 @@
 // Every way the real binary can end, with 100k records logged just before: none may be lost.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { binaries } from "./support/binaries.ts";
-import { type DaemonProcess, startDaemon } from "./support/daemon-process.ts";
+import { type DaemonProcess, lastLine, startDaemon } from "./support/daemon-process.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -22,7 +22,6 @@ function expectAllRecords(d: DaemonProcess): void {
   }
 }
 
-const lastLine = (d: DaemonProcess) => d.log().trimEnd().split("\n").at(-1) ?? "";
 
 describe(`no record is lost: ${RECORDS} records, then`, () => {
   test("a clean passive stop → exit 0", async () => {
@@ -31,7 +30,7 @@ describe(`no record is lost: ${RECORDS} records, then`, () => {
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
     expectAllRecords(d);
-    expect(lastLine(d)).toEndWith("Graceful Interrupt...");
+    expect(lastLine(d.log())).toEndWith("Graceful Interrupt...");
   });
 
   test("an aggressive stop during I/O → exit 0", async () => {
@@ -40,7 +39,7 @@ describe(`no record is lost: ${RECORDS} records, then`, () => {
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
     expectAllRecords(d);
-    expect(lastLine(d)).toEndWith("Graceful Interrupt...");
+    expect(lastLine(d.log())).toEndWith("Graceful Interrupt...");
   });
 
   test("a second signal → exit 143", async () => {
@@ -51,7 +50,7 @@ describe(`no record is lost: ${RECORDS} records, then`, () => {
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(143);
     expectAllRecords(d);
-    expect(lastLine(d)).toContain("forcing exit with status 143");
+    expect(lastLine(d.log())).toContain("forcing exit with status 143");
   });
 
   test("the shutdown deadline → exit 1", async () => {
@@ -60,7 +59,7 @@ describe(`no record is lost: ${RECORDS} records, then`, () => {
     d.kill("SIGINT");
     expect(await d.exited()).toBe(1);
     expectAllRecords(d);
-    expect(lastLine(d)).toContain("abandoning it, exit status 1.");
+    expect(lastLine(d.log())).toContain("abandoning it, exit status 1.");
   });
 
   test("a work() error with --on-error exit → exit 70", async () => {

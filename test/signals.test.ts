@@ -1,14 +1,13 @@
 // Stopping the real binary with real signals, in both interrupt modes.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { binaries } from "./support/binaries.ts";
-import { linesMatching, startDaemon } from "./support/daemon-process.ts";
+import { lastLine, linesMatching, startDaemon } from "./support/daemon-process.ts";
 
 let fixture: string;
 beforeAll(async () => {
   fixture = (await binaries()).fixture;
 });
 
-const lastLine = (text: string) => text.trimEnd().split("\n").at(-1) ?? "";
 const index = (text: string, needle: string) => {
   const at = text.indexOf(needle);
   expect(at, `${needle} in log`).toBeGreaterThanOrEqual(0);

@@ -101,8 +101,14 @@ export function compilePercentFormat(format: string): TextFormatter {
   const parts: (string | ((record: LogRecord, message: string) => string))[] = [];
   let usesMessage = false;
   let last = 0;
+  const pushText = (text: string) => {
+    if (text.includes("%")) {
+      throw new LogFormatError(`a "%" that is not a %(field)X spec in ${JSON.stringify(text)} (write %% for a literal %)`);
+    }
+    if (text !== "") parts.push(text);
+  };
   for (const m of format.matchAll(SPEC)) {
-    if (m.index > last) parts.push(format.slice(last, m.index));
+    pushText(format.slice(last, m.index));
     last = m.index + m[0].length;
     if (m[0] === "%%") {
       parts.push("%");
@@ -122,11 +128,7 @@ export function compilePercentFormat(format: string): TextFormatter {
         : (record, message) => pad(convert(field(record, message), conv, precision), flags, width),
     );
   }
-  if (last < format.length) parts.push(format.slice(last));
-  const stray = parts.find((p) => typeof p === "string" && p.includes("%") && p !== "%");
-  if (stray !== undefined) {
-    throw new LogFormatError(`a "%" that is not a %(field)X spec in ${JSON.stringify(stray)} (write %% for a literal %)`);
-  }
+  pushText(format.slice(last));
   const count = parts.length;
   return (record) => {
     const message = usesMessage ? renderMessage(record) : "";

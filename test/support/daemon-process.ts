@@ -112,3 +112,8 @@ export function startDaemon(options: DaemonProcessOptions): DaemonProcess {
 export function linesMatching(text: string, pattern: RegExp): string[] {
   return text.split("\n").filter((line) => pattern.test(line));
 }
+
+/** The last non-empty line of a log text. */
+export function lastLine(text: string): string {
+  return text.trimEnd().split("\n").at(-1) ?? "";
+}
