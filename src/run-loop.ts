@@ -7,7 +7,9 @@ import type { DaemonConfig } from "./config.ts";
 import { DaemonExit, isShutdownError, SimpleDaemon } from "./daemon.ts";
 import { EX_SOFTWARE } from "./exit-codes.ts";
 import type { Logging } from "./logging/configure.ts";
-import { logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
+import { Notifier } from "./systemd/notify.ts";
+import { formatDuration, logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
+import { monotonicMicros } from "./unix/monotonic-clock.ts";
 import type { Work } from "./work-context.ts";
 
 /**
@@ -18,6 +20,14 @@ import type { Work } from "./work-context.ts";
 export async function runLoop(config: DaemonConfig, work: Work, logging: Logging): Promise<number> {
   const log = getLogger([config.name]);
   const schedule = new Schedule(config.intervalSec);
+  using notifier = new Notifier((error) =>
+    log.warning("Notify socket {socket} is not reachable ({error}); going on without telling the service manager.", {
+      socket: process.env.NOTIFY_SOCKET,
+      error: error.message,
+    }),
+  );
+  const reportCycle = (cycle: number, end: { durationMs: number; sleepMs: number }) =>
+    notifier.notify({ STATUS: `cycle ${cycle} took ${formatDuration(end.durationMs)}; next in ${(end.sleepMs / 1000).toFixed(1)} s` });
   let status = 0;
   try {
     await using daemon = await SimpleDaemon.start({
@@ -25,13 +35,22 @@ export async function runLoop(config: DaemonConfig, work: Work, logging: Logging
       mode: config.mode,
       shutdownTimeoutSec: config.shutdownTimeoutSec,
       onReload: () => {
-        logging.reopen();
-        log.info("Log files reopened.");
+        // sd_notify(3): RELOADING=1 carries the monotonic time, READY=1 ends the reload.
+        notifier.notify({ RELOADING: 1, MONOTONIC_USEC: monotonicMicros() });
+        try {
+          logging.reopen();
+          log.info("Log files reopened.");
+        } finally {
+          notifier.notify({ READY: 1 });
+        }
       },
       beforeExit: () => logging.flush(),
     });
+    daemon.shutdownSignal.addEventListener("abort", () => notifier.notify({ STOPPING: 1 }), { once: true });
+    // Logging and signal handlers are up: the service is ready before its first cycle.
+    notifier.notify({ READY: 1, STATUS: "started" });
     while (!daemon.interrupted) {
-      await using tk = new Timekeeper({ log, schedule, signal: daemon.shutdownSignal });
+      await using tk = new Timekeeper({ log, schedule, signal: daemon.shutdownSignal, onCycleEnd: reportCycle });
       try {
         await work({ log, signal: daemon.signal, cycle: tk.cycle, daemon });
       } catch (error) {

@@ -8,7 +8,7 @@
  * aborts (rejecting with DaemonExit in aggressive mode), and the exit summary is logged then.
  */
 import type { Logger } from "@logtape/logtape";
-import { Schedule } from "./schedule.ts";
+import { type CycleEnd, Schedule } from "./schedule.ts";
 import { interruptibleSleep } from "./sleep.ts";
 
 export { Schedule } from "./schedule.ts";
@@ -25,6 +25,8 @@ export interface TimekeeperOptions {
    * schedule, so the seed's "new Timekeeper per pass" form still keeps a fixed rate.
    */
   schedule?: Schedule;
+  /** Called when the pass ends, before the sleep: e.g. to report the cycle to systemd (STATUS=). */
+  onCycleEnd?: (cycle: number, end: CycleEnd) => void;
 }
 
 const sharedSchedules = new WeakMap<AbortSignal, Schedule>();
@@ -75,12 +77,14 @@ export class Timekeeper implements AsyncDisposable {
   readonly #signal: AbortSignal | undefined;
   readonly #schedule: Schedule;
   readonly #startedAt: number;
+  readonly #onCycleEnd: TimekeeperOptions["onCycleEnd"];
   #last = false;
 
   constructor(options: TimekeeperOptions) {
     this.#log = options.log;
     this.#signal = options.signal;
     this.#schedule = options.schedule ?? scheduleFor(options.signal, options.intervalSec ?? 60);
+    this.#onCycleEnd = options.onCycleEnd;
     this.#startedAt = performance.now();
     this.cycle = this.#schedule.begin(this.#startedAt);
   }
@@ -101,6 +105,7 @@ export class Timekeeper implements AsyncDisposable {
         skippedTicks: end.skippedTicks,
       });
     }
+    this.#onCycleEnd?.(this.cycle, end);
     if (this.#last || this.#signal?.aborted) return logCycleSummary(this.#log, this.#schedule);
     this.#log.debug("SleepAfterLoop: {seconds} sec", { seconds: Number((end.sleepMs / 1000).toFixed(3)) });
     try {

@@ -10,13 +10,21 @@ export interface DatagramListener extends Disposable {
   path: string;
   /** Every datagram received so far, decoded as UTF-8. */
   received: string[];
-  /** Resolves once a datagram matching `pattern` has arrived. */
-  waitFor(pattern: RegExp): Promise<string>;
+  /** Resolves once a datagram matching `pattern` has arrived (at index `from` or later). */
+  waitFor(pattern: RegExp, from?: number): Promise<string>;
 }
 
 /** Binds a datagram socket at a fresh path; `using` closes it. */
 export function listenDatagrams(): DatagramListener {
-  const path = join(tempDir("sd-sock-"), "log.sock");
+  return listenAt(join(tempDir("sd-sock-"), "log.sock"));
+}
+
+/** Binds a Linux abstract socket (`@name`, no file), as `$NOTIFY_SOCKET` may name one. */
+export function listenAbstract(): DatagramListener {
+  return listenAt(`@simple-daemon-test-${process.pid}-${Math.random().toString(36).slice(2)}`);
+}
+
+function listenAt(path: string): DatagramListener {
   const socket = UnixDatagramSocket.listen(path);
   const received: string[] = [];
   const decoder = new TextDecoder();
@@ -26,10 +34,10 @@ export function listenDatagrams(): DatagramListener {
   return {
     path,
     received,
-    waitFor: (pattern) =>
+    waitFor: (pattern, from = 0) =>
       waitFor(`a datagram matching ${pattern}`, () => {
         drain();
-        return received.find((m) => pattern.test(m));
+        return received.slice(from).find((m) => pattern.test(m));
       }, undefined, () => received.join("\n")),
     [Symbol.dispose]: () => socket.close(),
   };

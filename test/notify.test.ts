@@ -1,0 +1,65 @@
+// sd_notify from the real binary to a real Unix datagram listener standing in for systemd.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { Notifier } from "../src/systemd/notify.ts";
+import { binaries } from "./support/binaries.ts";
+import { startDaemon, tempDir } from "./support/daemon-process.ts";
+import { listenAbstract, listenDatagrams } from "./support/dgram-listener.ts";
+
+let fixture: string;
+beforeAll(async () => {
+  fixture = (await binaries()).fixture;
+});
+
+describe("Notifier", () => {
+  test("sends KEY=VALUE lines as one datagram, to a path or an @abstract socket", async () => {
+    using listener = listenDatagrams();
+    using notifier = new Notifier(() => {}, { NOTIFY_SOCKET: listener.path });
+    expect(notifier.notify({ READY: 1, STATUS: "two\nlines" })).toBe(true);
+    expect(await listener.waitFor(/^READY=1\nSTATUS=two lines$/)).toBeDefined();
+    using abstract = listenAbstract();
+    using viaAbstract = new Notifier(() => {}, { NOTIFY_SOCKET: abstract.path });
+    expect(viaAbstract.notify({ WATCHDOG: 1 })).toBe(true);
+    expect(await abstract.waitFor(/^WATCHDOG=1$/)).toBeDefined();
+  });
+
+  test("without $NOTIFY_SOCKET it is off; a dead socket is reported once", () => {
+    expect(new Notifier(() => {}, {}).notify({ READY: 1 })).toBe(false);
+    const errors: Error[] = [];
+    using dead = new Notifier((e) => errors.push(e), { NOTIFY_SOCKET: `${tempDir()}/gone.sock` });
+    expect(dead.notify({ READY: 1 })).toBe(false);
+    expect(dead.notify({ READY: 1 })).toBe(false);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toContain("No such file or directory");
+  });
+});
+
+describe("the daemon's notifications", () => {
+  test("READY=1 before the first cycle, STATUS after each, RELOADING/READY on SIGHUP, STOPPING=1 on stop", async () => {
+    using listener = listenDatagrams();
+    const d = startDaemon({ bin: fixture, args: ["--interval", "0.05"], env: { NOTIFY_SOCKET: listener.path } });
+    await listener.waitFor(/^READY=1\nSTATUS=started$/);
+    await listener.waitFor(/^STATUS=cycle 2 took 0:00:00\.\d+; next in 0\.\d s$/);
+    const ready = listener.received.findIndex((m) => m.startsWith("READY=1"));
+    const firstStatus = listener.received.findIndex((m) => m.startsWith("STATUS=cycle 1 "));
+    expect(ready).toBeLessThan(firstStatus);
+    d.kill("SIGHUP");
+    const reloading = await listener.waitFor(/^RELOADING=1\nMONOTONIC_USEC=\d+$/);
+    const usec = BigInt(reloading.split("=").at(-1) ?? "0");
+    const uptimeUsec = BigInt(Math.round(Number((await Bun.file("/proc/uptime").text()).split(" ")[0]) * 1e6));
+    // CLOCK_MONOTONIC counts from boot, as /proc/uptime does (within a second or two).
+    expect(usec > uptimeUsec - 5_000_000n && usec < uptimeUsec + 5_000_000n).toBe(true);
+    await listener.waitFor(/^READY=1$/, listener.received.indexOf(reloading) + 1);
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    await listener.waitFor(/^STOPPING=1$/);
+  });
+
+  test("an unreachable notify socket is one WARNING, and the daemon goes on", async () => {
+    const d = startDaemon({ bin: fixture, args: ["--interval", "0.05"], env: { NOTIFY_SOCKET: "/nonexistent/notify.sock" } });
+    await d.waitForLog("work cycle 3");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const warnings = d.log().split("\n").filter((l) => l.includes("[30]WARNING - MSG:> Notify socket /nonexistent/notify.sock is not reachable"));
+    expect(warnings).toHaveLength(1);
+  });
+});
