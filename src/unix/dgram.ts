@@ -5,7 +5,8 @@
  * sd_notify (`$NOTIFY_SOCKET`) and journald's native protocol all need exactly that. A few libc
  * calls keep the binary single and free of native addons.
  */
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { ptr, read } from "bun:ffi";
+import { libc } from "./libc.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -17,26 +18,6 @@ const MSG_NOSIGNAL = 0x4000;
 const SOCKADDR_UN_SIZE = 110;
 const SUN_PATH_MAX = 108;
 const EAGAIN = 11;
-
-const SYMBOLS = {
-  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  sendto: {
-    args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32],
-    returns: FFIType.i64,
-  },
-  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-  __errno_location: { args: [], returns: FFIType.ptr },
-  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
-} as const;
-
-let loaded: ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"] | undefined;
-/** libc's functions, opened on first use so a daemon that never needs a socket never loads it. */
-function libc(): NonNullable<typeof loaded> {
-  loaded ??= dlopen("libc.so.6", SYMBOLS).symbols;
-  return loaded;
-}
 
 /** An error from a libc call, with the errno name's text (`ENOENT` → "No such file or directory"). */
 export class SocketError extends Error {
