@@ -5,13 +5,14 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { type ArgsDef, type CommandDef, defineCommand, runCommand, showUsage } from "citty";
-import { resolveConfig } from "./config.ts";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
 import { PACKAGE_DESCRIPTION, PACKAGE_NAME, PACKAGE_VERSION } from "./meta.ts";
-import { envName, OPTION_SPECS, type OptionName, parseFlags, readEnv } from "./options.ts";
+import { envName, OPTION_SPECS, type OptionName } from "./options.ts";
+import { writePidFile } from "./pid-file.ts";
 import { runLoop } from "./run-loop.ts";
+import { SettingsLoader } from "./settings.ts";
 import type { Work } from "./work-context.ts";
 
 /** citty's view of the option table, for --help. */
@@ -44,19 +45,18 @@ function runDaemonCommand(work: Work): CommandDef {
     meta: { name: "run", description: "Run the loop in the foreground (the default command)" },
     args: cittyArgs(),
     async run({ rawArgs }) {
-      const flags = parseFlags(rawArgs);
-      const env = readEnv(PACKAGE_NAME, process.env, flags.values);
-      const config = resolveConfig({ ...env.values, ...flags.values }, { ...env.sources, ...flags.sources }, {
-        name: PACKAGE_NAME,
-        logsDirectory: process.env.LOGS_DIRECTORY,
-      });
+      const settings = new SettingsLoader(PACKAGE_NAME, rawArgs);
+      const { config, warnings } = settings.load();
+      using _pidFile = config.pidFile === null ? null : writePidFile(config.pidFile);
       try {
         logging = await configureLogging(config.logging);
       } catch (error) {
         if (error instanceof LogFileError) throw new ExitError(error.message, EX_CANTCREAT);
         throw error;
       }
-      const status = await runLoop(config, work, logging);
+      const log = getLogger([config.name]);
+      for (const warning of warnings) log.warning(warning);
+      const status = await runLoop(config, work, logging, () => settings.load());
       await logging.flush();
       process.exit(status);
     },

@@ -10,6 +10,7 @@ import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
 import type { LoggingOptions } from "./logging/configure.ts";
 import { parseLogLevel } from "./logging/levels.ts";
 import { compilePercentFormat, DEFAULT_LOG_FORMAT, LogFormatError } from "./logging/percent-format.ts";
+import { JOURNAL_SOCKET } from "./systemd/journal.ts";
 import { OPTION_SPECS, type OptionName, type OptionSources, type RawOptions } from "./options.ts";
 
 /** Everything the daemon runs with, validated. */
@@ -18,8 +19,14 @@ export interface DaemonConfig {
   mode: InterruptMode;
   intervalSec: number;
   shutdownTimeoutSec: number;
+  /** Seconds after which a running work() counts as hung (no watchdog pings), or null. */
+  workTimeoutSec: number | null;
   onError: "continue" | "exit";
   once: boolean;
+  /** Where to write the PID, or null. */
+  pidFile: string | null;
+  /** The environment file re-read on SIGHUP, or null. */
+  envFile: string | null;
   logging: LoggingOptions;
 }
 
@@ -30,7 +37,7 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
  * `defaults.logsDirectory` is `$LOGS_DIRECTORY` (systemd's LogsDirectory=), the first of its
  * colon-separated paths.
  */
-export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults: { name: string; logsDirectory?: string }): DaemonConfig {
+export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults: { name: string; logsDirectory?: string; stdoutIsJournal?: boolean }): DaemonConfig {
   const fail = (option: OptionName, value: string): never => {
     const source = sources[option] ?? `--${option}`;
     const code = source.startsWith("--") ? EX_USAGE : EX_CONFIG;
@@ -73,6 +80,13 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
   const backups = number("log-backups", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 1000);
   const syslogSocket = text("syslog-socket", "/dev/log");
   if (syslogSocket === "") fail("syslog-socket", syslogSocket);
+  const journalSocket = text("journal-socket", JOURNAL_SOCKET);
+  if (journalSocket === "") fail("journal-socket", journalSocket);
+  const path = (option: OptionName): string | null => {
+    const value = raw[option];
+    if (typeof value !== "string") return null;
+    return value.trim() === "" ? fail(option, value) : value;
+  };
 
   const logging: LoggingOptions = {
     name,
@@ -81,15 +95,20 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
     // Python's maxBytes=0 means "never rotate".
     file: flag("no-log-file") ? null : { path: join(logDir, logFile), maxBytes: maxBytes === 0 ? Number.MAX_SAFE_INTEGER : maxBytes, backups },
     stream: flag("stream"),
+    streamIsJournal: defaults.stdoutIsJournal ?? false,
     syslogSocket: flag("syslog") ? syslogSocket : null,
+    journalSocket: flag("journal") ? journalSocket : null,
   };
   return {
     name,
     mode: choice("mode", ["passive", "aggressive"] as const, "passive"),
     intervalSec: number("interval", 60, (n) => n >= 0 && n <= 2_000_000),
     shutdownTimeoutSec: number("shutdown-timeout", 10, (n) => n > 0 && n <= 2_000_000),
+    workTimeoutSec: raw["work-timeout"] === undefined ? null : number("work-timeout", 0, (n) => n > 0 && n <= 2_000_000),
     onError: choice("on-error", ["continue", "exit"] as const, "continue"),
     once: flag("once"),
+    pidFile: path("pid-file"),
+    envFile: path("env-file"),
     logging,
   };
 }

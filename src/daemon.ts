@@ -40,6 +40,8 @@ export class SimpleDaemon implements AsyncDisposable {
   readonly mode: InterruptMode;
   readonly pid = process.pid;
   readonly log: Logger;
+  /** Seconds a work() may take after a stop request before it is abandoned; a reload may change it. */
+  shutdownTimeoutSec: number;
   /** The signal number that started the shutdown, or null while running. */
   receivedSignal: number | null = null;
   readonly #shutdown = new AbortController();
@@ -55,6 +57,7 @@ export class SimpleDaemon implements AsyncDisposable {
     this.#options = options;
     this.name = options.name;
     this.mode = options.mode ?? "passive";
+    this.shutdownTimeoutSec = options.shutdownTimeoutSec ?? 10;
     this.log = getLogger([options.name]);
   }
 
@@ -100,7 +103,7 @@ export class SimpleDaemon implements AsyncDisposable {
     if (this.interrupted) return;
     this.receivedSignal = signalNumber;
     this.log.info("Received {signalNumber} signal.", { signalNumber });
-    const timeoutSec = this.#options.shutdownTimeoutSec ?? 10;
+    const timeoutSec = this.shutdownTimeoutSec;
     this.#deadline = setTimeout(() => void this.#abandon(timeoutSec), timeoutSec * 1000);
     if (this.mode === "aggressive") {
       const exit = new DaemonExit(signalNumber);

@@ -25,6 +25,7 @@ export const OPTION_SPECS = {
   mode: { kind: "string", description: "How a stop reaches the loop", defaultText: "passive", valueHint: "passive|aggressive", accepts: "passive or aggressive" },
   interval: { kind: "string", description: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)", defaultText: "60", valueHint: "seconds", accepts: "a number of seconds ≥ 0" },
   "shutdown-timeout": { kind: "string", description: "Seconds a work() may run after a stop request before it is abandoned (exit 1)", defaultText: "10", valueHint: "seconds", accepts: "a number of seconds > 0" },
+  "work-timeout": { kind: "string", description: "Seconds one work() may run before the loop counts as hung: a WARNING, and no more systemd watchdog pings", defaultText: "none", valueHint: "seconds", accepts: "a number of seconds > 0" },
   "on-error": { kind: "string", description: "When work() throws: go on at the next tick, or exit 70", defaultText: "continue", valueHint: "continue|exit", accepts: "continue or exit" },
   once: { kind: "boolean", description: "Run one cycle, then exit 0" },
   "log-dir": { kind: "string", description: "Folder of the log file", defaultText: "$LOGS_DIRECTORY, else /tmp", valueHint: "dir", accepts: "a folder path" },
@@ -37,6 +38,10 @@ export const OPTION_SPECS = {
   stream: { kind: "boolean", description: "Also write records to stdout" },
   syslog: { kind: "boolean", description: "Also send records to the syslog socket (RFC 3164, facility daemon)" },
   "syslog-socket": { kind: "string", description: "Syslog socket path", defaultText: "/dev/log", valueHint: "path", accepts: "a socket path" },
+  journal: { kind: "boolean", description: "Also send records to journald natively, with their properties as fields" },
+  "journal-socket": { kind: "string", description: "journald's native socket path", defaultText: "/run/systemd/journal/socket", valueHint: "path", accepts: "a socket path" },
+  "env-file": { kind: "string", description: "KEY=value file of settings, read at start and again on SIGHUP (a missing file is empty)", defaultText: "none", valueHint: "path", accepts: "a file path" },
+  "pid-file": { kind: "string", description: "Write the PID here (atomically) and remove it at exit, for supervisors that want one", defaultText: "none", valueHint: "path", accepts: "a file path" },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTION_SPECS;

@@ -1,23 +1,34 @@
 /**
  * Wires the user's work() through the library API — SimpleDaemon around the loop, one
- * Timekeeper per cycle — exactly as the README's library form does it.
+ * Timekeeper per cycle — exactly as the README's library form does it, and speaks to systemd
+ * around it: readiness, status, reload, stop and the watchdog (sd_notify(3)).
  */
 import { getLogger } from "@logtape/logtape";
 import type { DaemonConfig } from "./config.ts";
 import { DaemonExit, isShutdownError, SimpleDaemon } from "./daemon.ts";
-import { EX_SOFTWARE } from "./exit-codes.ts";
+import { EX_SOFTWARE, ExitError } from "./exit-codes.ts";
 import type { Logging } from "./logging/configure.ts";
+import { LogFileError } from "./logging/rotating-file-sink.ts";
+import type { Settings } from "./settings.ts";
 import { Notifier } from "./systemd/notify.ts";
+import { startWatchdog, watchdogPeriodUsec } from "./systemd/watchdog.ts";
 import { formatDuration, logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
 import { monotonicMicros } from "./unix/monotonic-clock.ts";
 import type { Work } from "./work-context.ts";
 
+/** Settings a reload cannot change in a running process. */
+const RESTART_ONLY = ["name", "mode", "once", "pidFile", "envFile"] as const;
+/** Settings a reload applies at once (logging is compared and applied separately). */
+const LIVE = ["intervalSec", "shutdownTimeoutSec", "workTimeoutSec", "onError"] as const;
+
 /**
  * Runs the loop until a stop signal, `--once`, or a work() error with `--on-error exit`, and
  * returns the exit status (0, or 70 for that error). Exits the daemon forces itself (second
- * signal, shutdown deadline) flush the logs first through `logging.flush`.
+ * signal, shutdown deadline) flush the logs first through `logging.flush`. `reloadSettings`
+ * re-reads the settings on SIGHUP; without it a reload only reopens the log files.
  */
-export async function runLoop(config: DaemonConfig, work: Work, logging: Logging): Promise<number> {
+export async function runLoop(initial: DaemonConfig, work: Work, logging: Logging, reloadSettings?: () => Settings): Promise<number> {
+  let config = initial;
   const log = getLogger([config.name]);
   const schedule = new Schedule(config.intervalSec);
   using notifier = new Notifier((error) =>
@@ -28,18 +39,34 @@ export async function runLoop(config: DaemonConfig, work: Work, logging: Logging
   );
   const reportCycle = (cycle: number, end: { durationMs: number; sleepMs: number }) =>
     notifier.notify({ STATUS: `cycle ${cycle} took ${formatDuration(end.durationMs)}; next in ${(end.sleepMs / 1000).toFixed(1)} s` });
+  /** performance.now() when the running work() started, or null between cycles. */
+  let workStartedAt: number | null = null;
+  const workIsHung = () => config.workTimeoutSec !== null && workStartedAt !== null && performance.now() - workStartedAt > config.workTimeoutSec * 1000;
+
   let status = 0;
   try {
     await using daemon = await SimpleDaemon.start({
       name: config.name,
       mode: config.mode,
       shutdownTimeoutSec: config.shutdownTimeoutSec,
-      onReload: () => {
+      onReload: async () => {
         // sd_notify(3): RELOADING=1 carries the monotonic time, READY=1 ends the reload.
         notifier.notify({ RELOADING: 1, MONOTONIC_USEC: monotonicMicros() });
         try {
-          logging.reopen();
-          log.info("Log files reopened.");
+          const read = reloadSettings === undefined ? null : readNewSettings(reloadSettings, log);
+          // The name is restart-only, and logging is keyed by it.
+          const next = read === null ? null : { ...read, logging: { ...read.logging, name: config.name } };
+          if (next !== null && JSON.stringify(next.logging) !== JSON.stringify(config.logging)) {
+            await applyLogging(logging, next.logging, log);
+          } else {
+            logging.reopen();
+            log.info("Log files reopened.");
+          }
+          if (next !== null) {
+            config = applyLive(config, next, log);
+            schedule.retime(config.intervalSec);
+            daemon.shutdownTimeoutSec = config.shutdownTimeoutSec;
+          }
         } finally {
           notifier.notify({ READY: 1 });
         }
@@ -47,10 +74,15 @@ export async function runLoop(config: DaemonConfig, work: Work, logging: Logging
       beforeExit: () => logging.flush(),
     });
     daemon.shutdownSignal.addEventListener("abort", () => notifier.notify({ STOPPING: 1 }), { once: true });
+    const periodUsec = notifier.enabled ? watchdogPeriodUsec() : null;
+    using _watchdog = periodUsec === null ? null : startWatchdog({ periodUsec, ping: () => notifier.notify({ WATCHDOG: 1 }), healthy: () => !workIsHung() });
+    if (periodUsec !== null) log.info("Watchdog: pinging every {seconds} s.", { seconds: periodUsec / 2e6 });
     // Logging and signal handlers are up: the service is ready before its first cycle.
     notifier.notify({ READY: 1, STATUS: "started" });
     while (!daemon.interrupted) {
       await using tk = new Timekeeper({ log, schedule, signal: daemon.shutdownSignal, onCycleEnd: reportCycle });
+      using _hangWarning = warnWhenHung(config, tk.cycle, log, periodUsec !== null);
+      workStartedAt = performance.now();
       try {
         await work({ log, signal: daemon.signal, cycle: tk.cycle, daemon });
       } catch (error) {
@@ -61,6 +93,8 @@ export async function runLoop(config: DaemonConfig, work: Work, logging: Logging
           tk.lastCycle();
           break;
         }
+      } finally {
+        workStartedAt = null;
       }
       if (config.once) {
         tk.lastCycle();
@@ -73,4 +107,52 @@ export async function runLoop(config: DaemonConfig, work: Work, logging: Logging
     if (!(error instanceof DaemonExit)) throw error;
   }
   return status;
+}
+
+/** Logs one WARNING when the cycle's work() outlives `--work-timeout`; disposing cancels it. */
+function warnWhenHung(config: DaemonConfig, cycle: number, log: ReturnType<typeof getLogger>, watchdog: boolean): Disposable | null {
+  const timeoutSec = config.workTimeoutSec;
+  if (timeoutSec === null) return null;
+  const timer = setTimeout(() => {
+    log.warning(`work() in cycle {cycle} has run longer than --work-timeout {timeoutSec} s; the loop counts as hung${watchdog ? ", so the watchdog is no longer pinged" : ""}.`, { cycle, timeoutSec });
+  }, timeoutSec * 1000);
+  return { [Symbol.dispose]: () => clearTimeout(timer) };
+}
+
+/** Re-reads the settings; a bad value is logged and null returned, so the old ones stay. */
+function readNewSettings(reloadSettings: () => Settings, log: ReturnType<typeof getLogger>): DaemonConfig | null {
+  try {
+    const { config, warnings } = reloadSettings();
+    for (const warning of warnings) log.warning(warning);
+    return config;
+  } catch (error) {
+    if (!(error instanceof ExitError)) throw error;
+    log.error("Reload failed, keeping the previous settings: {reason}", { reason: error.message });
+    return null;
+  }
+}
+
+/** Swaps the logging configuration; a log file that cannot be written keeps the old one. */
+async function applyLogging(logging: Logging, next: DaemonConfig["logging"], log: ReturnType<typeof getLogger>): Promise<void> {
+  try {
+    await logging.reconfigure(next);
+    log.info("Logging reconfigured.");
+  } catch (error) {
+    if (!(error instanceof LogFileError)) throw error;
+    logging.reopen();
+    log.error("Reload failed, keeping the previous logging settings: {reason}", { reason: error.message });
+  }
+}
+
+/** Returns the settings to run with after a reload and logs what changed. */
+function applyLive(current: DaemonConfig, next: DaemonConfig, log: ReturnType<typeof getLogger>): DaemonConfig {
+  for (const key of RESTART_ONLY) {
+    if (next[key] !== current[key]) {
+      log.warning("Setting {setting} changed from {from} to {to}: it takes effect after a restart.", { setting: key, from: current[key], to: next[key] });
+    }
+  }
+  const changed = LIVE.filter((key) => next[key] !== current[key]).map((key) => `${key} ${current[key]} → ${next[key]}`);
+  if (changed.length > 0) log.info("Settings changed: {changes}.", { changes: changed.join(", ") });
+  const kept = Object.fromEntries(RESTART_ONLY.map((key) => [key, current[key]]));
+  return { ...next, ...kept, logging: next.logging };
 }

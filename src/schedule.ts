@@ -26,8 +26,15 @@ export interface CycleStats {
   skippedTicks: number;
 }
 
+function checkedIntervalMs(intervalSec: number): number {
+  if (!(intervalSec >= 0) || !Number.isFinite(intervalSec)) {
+    throw new RangeError(`interval must be a finite number of seconds ≥ 0, got ${intervalSec}`);
+  }
+  return intervalSec * 1000;
+}
+
 export class Schedule {
-  readonly intervalMs: number;
+  #intervalMs: number;
   #origin: number | null = null;
   /** Index of the tick the running cycle belongs to. */
   #tick = 0;
@@ -40,10 +47,22 @@ export class Schedule {
   summaryLogged = false;
 
   constructor(intervalSec: number) {
-    if (!(intervalSec >= 0) || !Number.isFinite(intervalSec)) {
-      throw new RangeError(`interval must be a finite number of seconds ≥ 0, got ${intervalSec}`);
-    }
-    this.intervalMs = intervalSec * 1000;
+    this.#intervalMs = checkedIntervalMs(intervalSec);
+  }
+
+  /** The interval between cycle starts, in ms. */
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
+
+  /**
+   * Changes the interval (a reload): the next cycle to begin starts a new fixed-rate series at
+   * the new interval; a sleep already under way keeps its length. Statistics carry on.
+   */
+  retime(intervalSec: number): void {
+    this.#intervalMs = checkedIntervalMs(intervalSec);
+    this.#origin = null;
+    this.#tick = 0;
   }
 
   /** Marks the start of a cycle at monotonic time `now` and returns its 1-based number. */
@@ -63,15 +82,15 @@ export class Schedule {
     this.#totalMs += durationMs;
     this.#minMs = Math.min(this.#minMs, durationMs);
     this.#maxMs = Math.max(this.#maxMs, durationMs);
-    if (this.intervalMs === 0) return { durationMs, sleepMs: 0, skippedTicks: 0, overran: false };
+    if (this.#intervalMs === 0) return { durationMs, sleepMs: 0, skippedTicks: 0, overran: false };
     const origin = this.#origin ?? startedAt;
-    const nextTickAt = origin + (this.#tick + 1) * this.intervalMs;
+    const nextTickAt = origin + (this.#tick + 1) * this.#intervalMs;
     if (now <= nextTickAt) {
       this.#tick += 1;
       return { durationMs, sleepMs: nextTickAt - now, skippedTicks: 0, overran: false };
     }
     // The tick whose slot we are in now is taken late; the ones before it are skipped.
-    const currentTick = Math.floor((now - origin) / this.intervalMs);
+    const currentTick = Math.floor((now - origin) / this.#intervalMs);
     const skippedTicks = currentTick - (this.#tick + 1);
     this.#tick = currentTick;
     this.#overruns += 1;

@@ -7,6 +7,8 @@
  * there is lost), so `flush()` here is awaited explicitly before every exit instead.
  */
 import { configure, dispose, getLogger, type LogLevel, type Sink } from "@logtape/logtape";
+import { formatWithoutTimestamp, withPriorityPrefix } from "./journal-console.ts";
+import { getJournalSink } from "./journal-sink.ts";
 import { compilePercentFormat } from "./percent-format.ts";
 import { getReopenableRotatingFileSink, type ReopenableFileSink } from "./rotating-file-sink.ts";
 import { getStdoutSink } from "./stdout-sink.ts";
@@ -23,14 +25,23 @@ export interface LoggingOptions {
   file: { path: string; maxBytes: number; backups: number } | null;
   /** Also write to stdout. */
   stream: boolean;
+  /** stdout is journald's stream ($JOURNAL_STREAM): prefix lines with `<N>`, drop the timestamp. */
+  streamIsJournal?: boolean;
   /** Also send RFC 3164 datagrams to this socket, or null. */
   syslogSocket: string | null;
+  /** Also send native journal entries to this socket (`--journal`), or null. */
+  journalSocket?: string | null;
 }
 
 /** What the application keeps of its logging: reopen on SIGHUP, flush before exit. */
 export interface Logging {
   /** Reopens the log file at its path (logrotate's create mode), a no-op without a file. */
   reopen(): void;
+  /**
+   * Replaces the whole configuration (a SIGHUP that changed logging settings). Throws like
+   * configureLogging, and then the old configuration stays in place.
+   */
+  reconfigure(options: LoggingOptions): Promise<void>;
   /** Writes out every buffered record and closes the sinks; call it last, before exiting. */
   flush(): Promise<void>;
 }
@@ -40,6 +51,18 @@ export interface Logging {
  * written and LogFormatError (exit 64) if the format does not compile; nothing is configured then.
  */
 export async function configureLogging(options: LoggingOptions): Promise<Logging> {
+  let file = await applyConfig(options);
+  return {
+    reopen: () => file?.reopen(),
+    reconfigure: async (next) => {
+      file = await applyConfig(next);
+    },
+    flush: () => dispose(),
+  };
+}
+
+/** Builds the sinks (the part that can fail), then swaps LogTape's configuration for them. */
+async function applyConfig(options: LoggingOptions): Promise<ReopenableFileSink | null> {
   const formatter = compilePercentFormat(options.format);
   const sinks: Record<string, Sink> = {};
   let file: ReopenableFileSink | null = null;
@@ -47,18 +70,21 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
     file = getReopenableRotatingFileSink({ ...options.file, formatter });
     sinks.file = file;
   }
-  if (options.stream) sinks.stdout = getStdoutSink(formatter);
+  if (options.stream) {
+    sinks.stdout = getStdoutSink(options.streamIsJournal ? withPriorityPrefix(compilePercentFormat(formatWithoutTimestamp(options.format))) : formatter);
+  }
+  const unreachable = (what: string, socketPath: string) => (error: Error) =>
+    getLogger([options.name]).warning(`${what} socket {socketPath} is not reachable ({error}); records still go to the other sinks.`, {
+      socketPath,
+      error: error.message,
+    });
   if (options.syslogSocket !== null) {
     const socketPath = options.syslogSocket;
-    sinks.syslog = getSyslogSink({
-      socketPath,
-      ident: options.name,
-      onError: (error) =>
-        getLogger([options.name]).warning("Syslog socket {socketPath} is not reachable ({error}); records still go to the other sinks.", {
-          socketPath,
-          error: error.message,
-        }),
-    });
+    sinks.syslog = getSyslogSink({ socketPath, ident: options.name, onError: unreachable("Syslog", socketPath) });
+  }
+  if (options.journalSocket != null) {
+    const socketPath = options.journalSocket;
+    sinks.journal = getJournalSink({ socketPath, ident: options.name, onError: unreachable("Journal", socketPath) });
   }
   const sinkIds = Object.keys(sinks);
   await configure({
@@ -69,8 +95,5 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
       { category: ["logtape", "meta"], sinks: sinkIds, lowestLevel: options.level === null ? null : "warning" },
     ],
   });
-  return {
-    reopen: () => file?.reopen(),
-    flush: () => dispose(),
-  };
+  return file;
 }

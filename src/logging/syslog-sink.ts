@@ -4,8 +4,7 @@
  * datagrams, so this goes through the libc helper in `src/unix/dgram.ts`.
  */
 import type { LogRecord, Sink } from "@logtape/logtape";
-import { UnixDatagramSocket } from "../unix/dgram.ts";
-import { encodeSockaddrUn } from "../unix/dgram.ts";
+import { getDatagramSink } from "./datagram-sink.ts";
 import { SYSLOG_SEVERITY } from "./levels.ts";
 import { renderMessage } from "./render-message.ts";
 
@@ -36,21 +35,10 @@ export function formatSyslogMessage(record: LogRecord, ident: string, pid = proc
 
 /** Creates the syslog sink; disposing it closes the socket. */
 export function getSyslogSink(options: SyslogSinkOptions): Sink & Disposable {
-  const socket = UnixDatagramSocket.open();
-  const addr = encodeSockaddrUn(options.socketPath);
   const encoder = new TextEncoder();
-  let failing = false;
-  const sink = ((record: LogRecord) => {
-    try {
-      socket.sendTo(options.socketPath, encoder.encode(formatSyslogMessage(record, options.ident)), addr);
-      failing = false;
-    } catch (error) {
-      if (failing) return;
-      failing = true;
-      // Report outside the sink call: the report itself is a record that reaches this sink.
-      queueMicrotask(() => options.onError(error as Error));
-    }
-  }) as Sink & Disposable;
-  sink[Symbol.dispose] = () => socket.close();
-  return sink;
+  return getDatagramSink({
+    socketPath: options.socketPath,
+    encode: (record) => encoder.encode(formatSyslogMessage(record, options.ident)),
+    onError: options.onError,
+  });
 }

@@ -10,6 +10,8 @@ export interface DatagramListener extends Disposable {
   path: string;
   /** Every datagram received so far, decoded as UTF-8. */
   received: string[];
+  /** The same datagrams as bytes. */
+  raw: Uint8Array[];
   /** Resolves once a datagram matching `pattern` has arrived (at index `from` or later). */
   waitFor(pattern: RegExp, from?: number): Promise<string>;
 }
@@ -27,13 +29,18 @@ export function listenAbstract(): DatagramListener {
 function listenAt(path: string): DatagramListener {
   const socket = UnixDatagramSocket.listen(path);
   const received: string[] = [];
+  const raw: Uint8Array[] = [];
   const decoder = new TextDecoder();
   const drain = () => {
-    for (let d = socket.receive(); d !== null; d = socket.receive()) received.push(decoder.decode(d));
+    for (let d = socket.receive(); d !== null; d = socket.receive()) {
+      raw.push(d);
+      received.push(decoder.decode(d));
+    }
   };
   return {
     path,
     received,
+    raw,
     waitFor: (pattern, from = 0) =>
       waitFor(`a datagram matching ${pattern}`, () => {
         drain();

@@ -1,0 +1,41 @@
+/**
+ * `--pid-file`: for supervisors that want one. The daemon never forks (a service manager
+ * supervises the foreground process), so the file simply holds this process's PID.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
+
+/**
+ * Writes `pid` to `path` atomically (a temporary file beside it, fsync, rename), so a reader
+ * never sees a half-written number. Throws ExitError(73) when the file cannot be written.
+ * Disposing removes the file, and so does any exit (process "exit" hook), if it still holds
+ * our PID.
+ */
+export function writePidFile(path: string, pid = process.pid): Disposable {
+  const temporary = `${path}.${pid}.tmp`;
+  try {
+    const fd = openSync(temporary, "w", 0o644);
+    try {
+      writeSync(fd, `${pid}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    try {
+      unlinkSync(temporary);
+    } catch {}
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    const reason = code === "ENOENT" ? "no such folder" : code === "EACCES" ? "permission denied" : (error as Error).message;
+    throw new ExitError(`cannot write the PID file ${path}: ${reason}`, EX_CANTCREAT);
+  }
+  const remove = () => {
+    process.off("exit", remove);
+    try {
+      if (readFileSync(path, "utf8").trim() === String(pid)) unlinkSync(path);
+    } catch {}
+  };
+  process.on("exit", remove);
+  return { [Symbol.dispose]: remove };
+}

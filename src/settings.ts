@@ -1,0 +1,90 @@
+/**
+ * Where the daemon's settings come from, in order of precedence: command-line flags, the
+ * environment file (`--env-file`, the unit's `EnvironmentFile=`), the process environment, the
+ * defaults. Flags are parsed once; the environment file is read again on every SIGHUP, so an
+ * edit takes effect without a restart — and a variable deleted from the file is gone too, even
+ * though systemd put it in our process environment at start.
+ */
+import { type DaemonConfig, resolveConfig } from "./config.ts";
+import { EnvFileError, readEnvFile } from "./env-file.ts";
+import { EX_CONFIG, ExitError } from "./exit-codes.ts";
+import { envName, OPTION_SPECS, type OptionName, parseFlags, readEnv, upperSnake } from "./options.ts";
+import { isJournalStream } from "./systemd/journal-stream.ts";
+
+/** A validated configuration, plus what deserves a WARNING once logging is up. */
+export interface Settings {
+  config: DaemonConfig;
+  warnings: string[];
+}
+
+export class SettingsLoader {
+  readonly #prefix: string;
+  readonly #flags: ReturnType<typeof parseFlags>;
+  readonly #processEnv: Record<string, string | undefined>;
+  /** The environment file's variables at the first load: systemd copied them into our environment. */
+  #fromFileAtStart: Set<string> | null = null;
+
+  /**
+   * Parses the flags strictly (ExitError 64 on a mistake). `prefix` is the package name whose
+   * upper snake case prefixes every variable (SIMPLE_DAEMON_INTERVAL).
+   */
+  constructor(prefix: string, argv: string[], env: Record<string, string | undefined> = process.env) {
+    this.#prefix = prefix;
+    this.#flags = parseFlags(argv);
+    this.#processEnv = env;
+  }
+
+  /**
+   * Resolves the settings now, reading the environment file if one is configured. Throws
+   * ExitError: 64 for a bad flag value, 78 for a bad variable or an unreadable file.
+   */
+  load(): Settings {
+    const warnings: string[] = [];
+    const envFileVariable = envName(this.#prefix, "env-file");
+    const envFileFlag = this.#flags.values["env-file"];
+    const envFilePath = typeof envFileFlag === "string" ? envFileFlag : this.#processEnv[envFileVariable];
+    let env: Record<string, string | undefined> = this.#processEnv;
+    const fileSources: Record<string, string> = {};
+    if (envFilePath !== undefined && envFilePath !== "") {
+      let file: ReturnType<typeof readEnvFile>;
+      try {
+        file = readEnvFile(envFilePath);
+      } catch (error) {
+        if (error instanceof EnvFileError) throw new ExitError(error.message, EX_CONFIG);
+        throw error;
+      }
+      warnings.push(...file.ignored);
+      this.#fromFileAtStart ??= new Set(Object.keys(file.values));
+      env = { ...this.#processEnv };
+      for (const key of this.#fromFileAtStart) delete env[key];
+      for (const [key, value] of Object.entries(file.values)) {
+        if (key === envFileVariable) {
+          warnings.push(`${key} in ${envFilePath} has no effect: the file to read cannot be named inside it`);
+          continue;
+        }
+        env[key] = value;
+        fileSources[key] = `${key} in ${envFilePath}`;
+      }
+    }
+    warnings.push(...this.#unknownVariables(env));
+    const read = readEnv(this.#prefix, env, this.#flags.values);
+    for (const [option, variable] of Object.entries(read.sources) as [OptionName, string][]) {
+      read.sources[option] = fileSources[variable] ?? variable;
+    }
+    const config = resolveConfig(
+      { ...read.values, ...this.#flags.values },
+      { ...read.sources, ...this.#flags.sources },
+      { name: this.#prefix, logsDirectory: this.#processEnv.LOGS_DIRECTORY, stdoutIsJournal: isJournalStream(this.#processEnv) },
+    );
+    return { config, warnings };
+  }
+
+  /** Variables with our prefix that name no option: most likely a typo. */
+  #unknownVariables(env: Record<string, string | undefined>): string[] {
+    const known = new Set(Object.keys(OPTION_SPECS).map((option) => envName(this.#prefix, option as OptionName)));
+    const prefix = `${upperSnake(this.#prefix)}_`;
+    return Object.keys(env)
+      .filter((key) => key.startsWith(prefix) && !known.has(key))
+      .map((key) => `${key} names no option and is ignored; run with --help for the list`);
+  }
+}

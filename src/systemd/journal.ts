@@ -1,0 +1,64 @@
+/**
+ * journald's native protocol (systemd.journal-fields(7), "Native Journal Protocol"): one datagram
+ * per entry to `/run/systemd/journal/socket`, made of fields. A field is `NAME=value\n`, or —
+ * when the value holds a newline — `NAME\n`, the value's byte length as a 64-bit little-endian
+ * integer, the value, `\n`. Names are upper-case letters, digits and `_`, at most 64 bytes, not
+ * starting with a digit or `_` (a leading `_` is reserved for fields journald adds itself).
+ */
+
+/** The socket journald reads native entries from. */
+export const JOURNAL_SOCKET = "/run/systemd/journal/socket";
+
+const NAME_MAX = 64;
+const VALID_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * Turns a property key into a journal field name: camelCase and any other separator become `_`,
+ * letters are upper-cased ("signalNumber" → "SIGNAL_NUMBER", "cycle-ms" → "CYCLE_MS"). Returns
+ * null when nothing usable is left.
+ */
+export function journalFieldName(key: string): string | null {
+  const name = key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .toUpperCase()
+    .replace(/^[0-9_]+/, "")
+    .slice(0, NAME_MAX)
+    .replace(/_+$/, "");
+  return VALID_NAME.test(name) ? name : null;
+}
+
+/**
+ * Encodes one journal entry. Field order is kept; a name may repeat (journald keeps every
+ * value). Throws RangeError on an invalid field name: the entry would be dropped by journald.
+ */
+export function encodeJournalEntry(fields: Iterable<readonly [string, string]>): Uint8Array {
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const push = (bytes: Uint8Array) => {
+    parts.push(bytes);
+    size += bytes.length;
+  };
+  for (const [name, value] of fields) {
+    if (!VALID_NAME.test(name)) throw new RangeError(`invalid journal field name ${JSON.stringify(name)}`);
+    if (!value.includes("\n")) {
+      push(encoder.encode(`${name}=${value}\n`));
+      continue;
+    }
+    const bytes = encoder.encode(value);
+    const length = new Uint8Array(8);
+    new DataView(length.buffer).setBigUint64(0, BigInt(bytes.length), true);
+    push(encoder.encode(`${name}\n`));
+    push(length);
+    push(bytes);
+    push(encoder.encode("\n"));
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+// Environment files, parsed as systemd.exec(5) describes EnvironmentFile=, and re-read on SIGHUP
+// by the real binary.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { EnvFileError, parseEnvFile, readEnvFile } from "../src/env-file.ts";
+import { binaries } from "./support/binaries.ts";
+import { cleanEnv, startDaemon, tempDir } from "./support/daemon-process.ts";
+
+let fixture: string;
+beforeAll(async () => {
+  fixture = (await binaries()).fixture;
+});
+
+describe("parseEnvFile", () => {
+  test("comments, blanks, whitespace, quotes, escapes and continuations", () => {
+    const text = [
+      "# a comment",
+      "; another",
+      "",
+      "  PLAIN =  two words  ",
+      "SINGLE='keeps \\n and \"as is\"'",
+      'DOUBLE="a \\"quoted\\" \\$word \\x"',
+      "MULTI='line 1",
+      "line 2'",
+      "CONT=one \\",
+      "two",
+      "ESCAPED=a\\ b\\\\c",
+      "EMPTY=",
+      "PLAIN=later wins",
+    ].join("\n");
+    expect(parseEnvFile(text)).toEqual({
+      values: {
+        PLAIN: "later wins",
+        SINGLE: 'keeps \\n and "as is"',
+        DOUBLE: 'a "quoted" $word \\x',
+        MULTI: "line 1\nline 2",
+        CONT: "one two",
+        ESCAPED: "a b\\c",
+        EMPTY: "",
+      },
+      ignored: [],
+    });
+  });
+
+  test("lines systemd ignores are reported with their line number", () => {
+    const { values, ignored } = parseEnvFile("A=1\nno equals here\n1BAD=2\nB=3\n", "/etc/default/x");
+    expect(values).toEqual({ A: "1", B: "3" });
+    expect(ignored).toEqual(["/etc/default/x line 2 has no '=' and is ignored", '/etc/default/x line 3: "1BAD" is not a variable name and is ignored']);
+  });
+
+  test("an unterminated quote is an error; a missing file is empty; an unreadable one is an error", () => {
+    expect(() => parseEnvFile("A='open\nB=2\n", "f")).toThrow("f line 1: unterminated ' quote");
+    expect(readEnvFile(join(tempDir(), "missing"))).toEqual({ values: {}, ignored: [] });
+    expect(() => readEnvFile(tempDir())).toThrow(EnvFileError);
+  });
+});
+
+describe("--env-file", () => {
+  function envFile(text: string): string {
+    const path = join(tempDir(), "settings");
+    writeFileSync(path, text);
+    return path;
+  }
+
+  test("settings come from the file; flags win over it, it wins over the environment", async () => {
+    const path = envFile("SIMPLE_DAEMON_MODE=aggressive\nSIMPLE_DAEMON_INTERVAL=0.05\n");
+    const d = startDaemon({ bin: fixture, args: ["--env-file", path, "--interval", "0.07"], env: { SIMPLE_DAEMON_MODE: "passive", SIMPLE_DAEMON_LOG_FILE: "env.log" }, logFile: "env.log" });
+    await d.waitForLog("work cycle 2");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const log = d.log();
+    expect(log).toContain("Mode: AGGRESSIVE");
+    expect(log).toContain("SleepAfterLoop: 0.07");
+    // SIMPLE_DAEMON_LOG_FILE from the process environment still applies: this is env.log.
+  });
+
+  test("SIGHUP re-reads the file: changes apply, a deleted line falls back, restart-only ones warn", async () => {
+    const path = envFile("SIMPLE_DAEMON_INTERVAL=0.05\nSIMPLE_DAEMON_LOG_LEVEL=info\n");
+    // systemd put the file's variables into the environment at start, as EnvironmentFile= does.
+    const d = startDaemon({ bin: fixture, args: ["--env-file", path], env: { SIMPLE_DAEMON_INTERVAL: "0.05", SIMPLE_DAEMON_LOG_LEVEL: "info" } });
+    await d.waitForLog("work cycle 2");
+    writeFileSync(path, "SIMPLE_DAEMON_INTERVAL=0.06\nSIMPLE_DAEMON_MODE=aggressive\n");
+    d.kill("SIGHUP");
+    await d.waitForLog("Reload done.");
+    await d.waitForLog(/DEBUG - MSG:> SleepAfterLoop: 0\.06/);
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    const log = d.log();
+    expect(log).toContain("Settings changed: intervalSec 0.05 → 0.06.");
+    expect(log).toContain("Logging reconfigured.");
+    expect(log).toContain("WARNING - MSG:> Setting mode changed from passive to aggressive: it takes effect after a restart.");
+    expect(log).toContain("interrupted == True");
+  });
+
+  test("a reload with a bad value keeps the old settings, says why, and the daemon goes on", async () => {
+    const path = envFile("SIMPLE_DAEMON_INTERVAL=0.05\n");
+    const d = startDaemon({ bin: fixture, args: ["--env-file", path] });
+    await d.waitForLog("work cycle 2");
+    writeFileSync(path, "SIMPLE_DAEMON_INTERVAL=soon\n");
+    d.kill("SIGHUP");
+    await d.waitForLog("Reload done.");
+    const failed = `ERROR - MSG:> Reload failed, keeping the previous settings: invalid value "soon" for SIMPLE_DAEMON_INTERVAL in ${path}: expected a number of seconds ≥ 0`;
+    expect(d.log()).toContain(failed);
+    const cycles = d.log().match(/work cycle \d+/g)?.length ?? 0;
+    await d.waitForLog("work cycle", cycles + 2);
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+  });
+
+  test("at start: a bad value exits 78, an unreadable file exits 78, a missing file is fine", async () => {
+    const bad = envFile("SIMPLE_DAEMON_MODE=sideways\n");
+    const run = async (args: string[]) => {
+      const proc = Bun.spawn([fixture, "--once", "--no-log-file", ...args], { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
+      return { code: await proc.exited, stderr: await new Response(proc.stderr).text() };
+    };
+    expect(await run(["--env-file", bad])).toEqual({
+      code: 78,
+      stderr: `simple-daemon: invalid value "sideways" for SIMPLE_DAEMON_MODE in ${bad}: expected passive or aggressive\n`,
+    });
+    const unreadable = envFile("SIMPLE_DAEMON_INTERVAL=1\n");
+    chmodSync(unreadable, 0o000);
+    const asRoot = process.getuid?.() === 0;
+    const result = await run(["--env-file", asRoot ? tempDir() : unreadable]);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/^simple-daemon: cannot read .*: (permission denied|is a folder)\n$/);
+    expect((await run(["--env-file", join(tempDir(), "absent")])).code).toBe(0);
+  });
+
+  test("unknown variables with our prefix and lines without '=' are WARNINGs", async () => {
+    const path = envFile("SIMPLE_DAEMON_INTREVAL=5\njust words\n");
+    const d = startDaemon({ bin: fixture, args: ["--env-file", path, "--once"] });
+    expect(await d.exited()).toBe(0);
+    expect(d.log()).toContain("WARNING - MSG:> SIMPLE_DAEMON_INTREVAL names no option and is ignored; run with --help for the list");
+    expect(d.log()).toContain(`WARNING - MSG:> ${path} line 2 has no '=' and is ignored`);
+  });
+});

@@ -1,0 +1,42 @@
+// --pid-file: written atomically at start, removed at every exit, refused with 73 when it
+// cannot be written.
+import { beforeAll, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { binaries } from "./support/binaries.ts";
+import { cleanEnv, startDaemon, tempDir } from "./support/daemon-process.ts";
+
+let fixture: string;
+beforeAll(async () => {
+  fixture = (await binaries()).fixture;
+});
+
+test("holds the PID while running and is gone after a clean stop", async () => {
+  const pidFile = join(tempDir(), "daemon.pid");
+  const d = startDaemon({ bin: fixture, args: ["--interval", "0.05", "--pid-file", pidFile] });
+  await d.waitForLog("work cycle 1");
+  expect(readFileSync(pidFile, "utf8")).toBe(`${d.proc.pid}\n`);
+  d.kill("SIGTERM");
+  expect(await d.exited()).toBe(0);
+  expect(existsSync(pidFile)).toBe(false);
+});
+
+test("is removed on a forced exit too (second signal during a hung shutdown)", async () => {
+  const pidFile = join(tempDir(), "daemon.pid");
+  const d = startDaemon({ bin: fixture, args: ["--interval", "0.05", "--pid-file", pidFile], work: "hang" });
+  await d.waitForLog("work started 1");
+  expect(existsSync(pidFile)).toBe(true);
+  d.kill("SIGTERM");
+  await d.waitForLog("interrupted == True");
+  d.kill("SIGINT");
+  expect(await d.exited()).toBe(130);
+  expect(existsSync(pidFile)).toBe(false);
+});
+
+test("a PID file that cannot be written: exit 73, one line, no log written", async () => {
+  const logDir = tempDir();
+  const proc = Bun.spawn([fixture, "--once", "--log-dir", logDir, "--pid-file", join(tempDir(), "missing", "daemon.pid")], { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
+  expect(await proc.exited).toBe(73);
+  expect(await new Response(proc.stderr).text()).toMatch(/^simple-daemon: cannot write the PID file .*\/missing\/daemon\.pid: no such folder\n$/);
+  expect(existsSync(join(logDir, "simple-daemon.log"))).toBe(false);
+});
