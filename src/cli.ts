@@ -6,6 +6,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type ArgsDef, type CommandDef, defineCommand, runCommand, showUsage } from "citty";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
+import { installCommand, uninstallCommand, unitCommand } from "./install/commands.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
 import { PACKAGE_DESCRIPTION, PACKAGE_NAME, PACKAGE_VERSION } from "./meta.ts";
@@ -71,7 +72,7 @@ function runDaemonCommand(work: Work): CommandDef {
 export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<void> {
   process.on("unhandledRejection", (error) => void crash("Unhandled promise rejection", error));
   process.on("uncaughtException", (error) => void crash("Uncaught exception", error));
-  const subCommands = { run: runDaemonCommand(work) };
+  const subCommands = { run: runDaemonCommand(work), unit: unitCommand, install: installCommand, uninstall: uninstallCommand };
   const main = defineCommand({
     meta: { name: PACKAGE_NAME, version: PACKAGE_VERSION, description: PACKAGE_DESCRIPTION },
     subCommands,

@@ -3,6 +3,7 @@
  * prints its message as one line (no stack trace) and exits with its code.
  */
 export const EX_USAGE = 64;
+export const EX_UNAVAILABLE = 69;
 export const EX_SOFTWARE = 70;
 export const EX_CANTCREAT = 73;
 export const EX_CONFIG = 78;

@@ -1,0 +1,134 @@
+/**
+ * The `unit`, `install` and `uninstall` commands (citty declares them for --help; the flags are
+ * parsed strictly here, like the daemon's). Options after `--` are the daemon's own and go into
+ * ExecStart: `<bin> install --now -- --interval 30 --mode aggressive`.
+ */
+import { parseArgs } from "node:util";
+import { type ArgsDef, type CommandDef, defineCommand } from "citty";
+import { EX_USAGE, ExitError } from "../exit-codes.ts";
+import { PACKAGE_DESCRIPTION, PACKAGE_NAME } from "../meta.ts";
+import { parseFlags } from "../options.ts";
+import { defaultDirs, install, resolvePaths, uninstall } from "./install.ts";
+import { renderUnit } from "./unit-file.ts";
+
+type Flag = { type: "string" | "boolean"; description: string; valueHint?: string };
+const PLACEMENT: Record<string, Flag> = {
+  name: { type: "string", description: `Unit, binary and log folder name (default: ${PACKAGE_NAME})`, valueHint: "name" },
+  user: { type: "boolean", description: "A user unit (~/.config/systemd/user, systemctl --user) instead of a system one" },
+  "bin-dir": { type: "string", description: "Folder of the installed binary (default: /usr/local/bin, ~/.local/bin with --user)", valueHint: "dir" },
+};
+const UNIT_DIR: Record<string, Flag> = {
+  "unit-dir": { type: "string", description: "Folder of the unit (default: /etc/systemd/system, ~/.config/systemd/user with --user)", valueHint: "dir" },
+};
+const UNIT_SHAPE: Record<string, Flag> = {
+  "watchdog-sec": { type: "string", description: "WatchdogSec= of the unit (default: 30)", valueHint: "seconds" },
+};
+const STAGING: Record<string, Flag> = {
+  root: { type: "string", description: "Stage the files under this folder; no systemctl (packaging, tests)", valueHint: "dir" },
+  "dry-run": { type: "boolean", description: "Print the steps, do none" },
+  force: { type: "boolean", description: "Replace (or remove) a unit or binary that is not the one this command writes" },
+};
+const ACTIVATION: Record<string, Flag> = {
+  enable: { type: "boolean", description: "Enable the unit (start at boot)" },
+  now: { type: "boolean", description: "Enable and start it now (restart it if it changed)" },
+};
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** Parses `argv` strictly against `flags`; what follows `--` is returned as the daemon's options. */
+function parse(command: string, flags: Record<string, Flag>, argv: string[]): { values: Values; daemonArgs: string[] } {
+  const split = argv.indexOf("--");
+  const own = split === -1 ? argv : argv.slice(0, split);
+  const daemonArgs = split === -1 ? [] : argv.slice(split + 1);
+  try {
+    const options = Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, { type: flag.type }]));
+    const { values } = parseArgs({ args: own, options, strict: true, allowPositionals: false });
+    // The daemon's options are checked now, not at the service's first start.
+    parseFlags(daemonArgs);
+    return { values: values as Values, daemonArgs };
+  } catch (error) {
+    if (error instanceof ExitError) throw error;
+    const message = (error as Error).message.split("\n")[0] ?? "bad arguments";
+    throw new ExitError(`${command}: ${message.replace(/\. To specify a positional argument.*$/, "")}; run \`${command} --help\``, EX_USAGE);
+  }
+}
+
+function placement(values: Values): { name: string; user: boolean; binDir: string; unitDir: string; root: string | null } {
+  const user = values.user === true;
+  const dirs = defaultDirs(user);
+  const text = (key: string, fallback: string) => {
+    const value = values[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== "string" || value === "") throw new ExitError(`--${key} needs a value`, EX_USAGE);
+    return value;
+  };
+  const binDir = text("bin-dir", dirs.binDir);
+  if (!binDir.startsWith("/")) throw new ExitError(`--bin-dir must be an absolute path, got ${JSON.stringify(binDir)}`, EX_USAGE);
+  const root = values.root === undefined ? null : text("root", "");
+  return { name: text("name", PACKAGE_NAME), user, binDir, unitDir: text("unit-dir", dirs.unitDir), root };
+}
+
+function unitShape(values: Values, daemonArgs: string[]) {
+  const raw = values["watchdog-sec"];
+  const watchdogSec = raw === undefined ? 30 : Number(raw);
+  if (typeof raw === "string" && !(Number.isInteger(watchdogSec) && watchdogSec > 0)) {
+    throw new ExitError(`invalid value ${JSON.stringify(raw)} for --watchdog-sec: expected a whole number of seconds > 0`, EX_USAGE);
+  }
+  const shutdown = Number(parseFlags(daemonArgs).values["shutdown-timeout"] ?? 10);
+  return {
+    description: `${PACKAGE_NAME}: ${PACKAGE_DESCRIPTION}`,
+    args: daemonArgs,
+    packageName: PACKAGE_NAME,
+    watchdogSec,
+    // Beyond --shutdown-timeout, so the daemon's own deadline acts before systemd's SIGKILL.
+    timeoutStopSec: Math.ceil((Number.isFinite(shutdown) ? shutdown : 10) + 5),
+  };
+}
+
+/** The running executable, refusing `bun src/main.ts install` (that would install Bun itself). */
+function runningBinary(): string {
+  if (!Bun.main.startsWith("/$bunfs/")) {
+    throw new ExitError("install copies the compiled binary: run `bun run build`, then `./dist/<name> install`", EX_USAGE);
+  }
+  return process.execPath;
+}
+
+/** `<bin> unit`: prints the unit `install` would write. */
+export const unitCommand: CommandDef = defineCommand({
+  meta: { name: "unit", description: "Print the systemd unit that install writes" },
+  args: { ...PLACEMENT, ...UNIT_SHAPE } as ArgsDef,
+  run({ rawArgs }) {
+    const { values, daemonArgs } = parse("unit", { ...PLACEMENT, ...UNIT_SHAPE }, rawArgs);
+    const where = placement(values);
+    const paths = resolvePaths(where);
+    process.stdout.write(renderUnit({ ...unitShape(values, daemonArgs), name: where.name, binPath: paths.binForUnit, user: where.user, type: "notify" }));
+  },
+});
+
+/** `<bin> install`: copies this binary and its unit into place. */
+export const installCommand: CommandDef = defineCommand({
+  meta: { name: "install", description: "Install this binary and its systemd unit (daemon-reload; --enable, --now)" },
+  args: { ...PLACEMENT, ...UNIT_DIR, ...UNIT_SHAPE, ...ACTIVATION, ...STAGING } as ArgsDef,
+  run({ rawArgs }) {
+    const { values, daemonArgs } = parse("install", { ...PLACEMENT, ...UNIT_DIR, ...UNIT_SHAPE, ...ACTIVATION, ...STAGING }, rawArgs);
+    install({
+      ...placement(values),
+      source: runningBinary(),
+      unit: unitShape(values, daemonArgs),
+      enable: values.enable === true,
+      now: values.now === true,
+      force: values.force === true,
+      dryRun: values["dry-run"] === true,
+    });
+  },
+});
+
+/** `<bin> uninstall`: stops, disables and removes what install put in place. */
+export const uninstallCommand: CommandDef = defineCommand({
+  meta: { name: "uninstall", description: "Stop and disable the service, remove its unit and binary" },
+  args: { ...PLACEMENT, ...UNIT_DIR, ...STAGING } as ArgsDef,
+  run({ rawArgs }) {
+    const { values } = parse("uninstall", { ...PLACEMENT, ...UNIT_DIR, ...STAGING }, rawArgs);
+    uninstall({ ...placement(values), force: values.force === true, dryRun: values["dry-run"] === true });
+  },
+});

@@ -1,0 +1,5 @@
+// Files imported `with { type: "text" }` are strings, embedded in the compiled binary.
+declare module "*.service" {
+  const text: string;
+  export default text;
+}
