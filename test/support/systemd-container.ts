@@ -31,8 +31,12 @@ import type { Subprocess } from "bun";
 /** PATH inside the container (a clean one: the host's PATH means nothing there). */
 const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** debootstrap --include: systemd as PID 1, D-Bus for systemctl, procps for /bin/kill (minbase has none). */
-const PACKAGES = ["systemd", "systemd-sysv", "dbus", "procps"];
+/**
+ * debootstrap --include: systemd as PID 1, D-Bus for systemctl, procps for /bin/kill (minbase has
+ * none), libpam-systemd so a lingering user gets a user manager (user@.service needs pam_systemd
+ * to set $XDG_RUNTIME_DIR) for `install --user`.
+ */
+const PACKAGES = ["systemd", "systemd-sysv", "dbus", "procps", "libpam-systemd"];
 
 /** Bump when applyTestTweaks() changes, so cached rootfs trees are rebuilt. */
 const TWEAKS_VERSION = 1;

@@ -199,6 +199,23 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
     expect(await prop("sd-badconf", "NRestarts")).toBe("0");
   }, TEST_MS);
 
+  test("install --user: a user unit under a lingering user's manager, started, then uninstalled", async () => {
+    await sh("useradd --create-home alice && loginctl enable-linger alice");
+    const uid = (await sh("id -u alice")).trim();
+    await box.waitUntil("alice's user manager", async () => ((await box.exec(["systemctl", "is-active", `user@${uid}.service`], { allowFailure: true })).stdout.trim() === "active" ? true : undefined));
+    await sh("install -o alice -m 0755 /root/fixture-daemon /home/alice/fixture-daemon");
+    const asAlice = (argv: string[]) => box.exec(["runuser", "-u", "alice", "--", "env", `XDG_RUNTIME_DIR=/run/user/${uid}`, ...argv]);
+    const installed = await asAlice(["/home/alice/fixture-daemon", "install", "--user", "--now", "--", "--interval", "0.2"]);
+    expect(installed.stdout).toContain("write /home/alice/.config/systemd/user/simple-daemon.service\n");
+    const show = async (name: string) => (await asAlice(["systemctl", "--user", "show", "-P", name, "simple-daemon"])).stdout.trim();
+    expect(await show("ActiveState")).toBe("active");
+    expect(await show("UnitFileState")).toBe("enabled");
+    await box.waitUntil("a per-cycle STATUS from the user unit", async () => ((await show("StatusText")).startsWith("cycle ") ? true : undefined));
+    const removed = await asAlice(["/home/alice/.local/bin/simple-daemon", "uninstall", "--user"]);
+    expect(removed.stdout).toContain("stop and disable simple-daemon.service\n");
+    expect(await sh("ls /home/alice/.config/systemd/user /home/alice/.local/bin")).not.toContain("simple-daemon");
+  }, TEST_MS);
+
   test("uninstall stops, disables and removes; a second uninstall has nothing to do", async () => {
     await box.exec(["systemctl", "start", "simple-daemon"]);
     const removed = await box.exec(["/root/simple-daemon", "uninstall"]);
