@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { renderUnit } from "../src/install/unit-file.ts";
 import { binaries, ROOT } from "./support/binaries.ts";
 import { cleanEnv, tempDir } from "./support/daemon-process.ts";
 
@@ -50,6 +51,14 @@ describe("unit", () => {
   test("ExecStart words are quoted and escaped as systemd parses them", async () => {
     const { stdout } = await cli("unit", "--bin-dir", "/opt/my tools", "--", "--log-format", "%(message)s $HOME");
     expect(stdout).toContain('\nExecStart="/opt/my tools/simple-daemon" --log-format "%%(message)s $$HOME" --env-file');
+  });
+
+  test("Type=notify-reload (systemd ≥ 253) lets systemd send SIGHUP itself: no ExecReload=", () => {
+    const settings = { name: "x", description: "d", binPath: "/usr/local/bin/x", args: [], packageName: "x", user: false, watchdogSec: 30, timeoutStopSec: 15 };
+    const reload = renderUnit({ ...settings, type: "notify-reload" });
+    expect(reload).toContain("\nType=notify-reload\n");
+    expect(reload).not.toContain("ExecReload=");
+    expect(renderUnit({ ...settings, type: "notify" })).toContain("\nExecReload=/bin/kill -HUP $MAINPID\n");
   });
 
   test.skipIf(!Bun.which("systemd-analyze"))("systemd-analyze security rates the system unit ≤ 1.5", async () => {
