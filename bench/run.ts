@@ -75,7 +75,8 @@ for (const [label, work, args] of [
   report("drift over 200 cycles at 50 ms: max offset", `${max.toFixed(2)} ms (median ${median(offsets).toFixed(2)} ms, end ${offsets.at(-1)?.toFixed(2)} ms)`, "≤ 5 ms", max <= 5);
 }
 
-// 4. Idle CPU and RSS of the shipped binary over 10 s.
+// 4. Idle CPU and RSS of the shipped binary over 10 s: five daemons side by side, medians
+//    (one sample of RSS moves by ±1.5 MiB with the garbage collector's timing).
 {
   const ticks = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
   const cpuMs = (pid: number) => {
@@ -83,16 +84,16 @@ for (const [label, work, args] of [
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
   };
   const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-  const d = startDaemon({ bin: daemon, args: ["--interval", "60"] });
-  await d.waitForLog("SleepAfterLoop");
-  const c0 = cpuMs(d.proc.pid);
+  const daemons = Array.from({ length: 5 }, () => startDaemon({ bin: daemon, args: ["--interval", "60"] }));
+  await Promise.all(daemons.map((d) => d.waitForLog("SleepAfterLoop")));
+  const c0 = daemons.map((d) => cpuMs(d.proc.pid));
   await Bun.sleep(10_000);
-  const cpu = cpuMs(d.proc.pid) - c0;
-  const rss = rssMiB(d.proc.pid);
-  d.kill("SIGTERM");
-  await d.exited();
-  report("idle CPU over 10 s", `${cpu.toFixed(0)} ms`, "≤ 20 ms", cpu <= 20);
-  report("idle RSS", `${rss.toFixed(1)} MiB`, "≤ 45 MiB", rss <= 45);
+  const cpu = median(daemons.map((d, i) => cpuMs(d.proc.pid) - (c0[i] ?? 0)));
+  const rss = median(daemons.map((d) => rssMiB(d.proc.pid)));
+  for (const d of daemons) d.kill("SIGTERM");
+  await Promise.all(daemons.map((d) => d.exited()));
+  report("idle CPU over 10 s (median of 5)", `${cpu.toFixed(0)} ms`, "≤ 20 ms", cpu <= 20);
+  report("idle RSS (median of 5)", `${rss.toFixed(1)} MiB`, "≤ 45 MiB", rss <= 45);
 }
 
 // 5. Records/s into the rotating file sink, against Python's RotatingFileHandler, same format.

@@ -6,7 +6,6 @@
 import { getLogger } from "@logtape/logtape";
 import { type ArgsDef, type CommandDef, defineCommand, runCommand, showUsage } from "citty";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
-import { installCommand, uninstallCommand, unitCommand } from "./install/commands.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
 import { PACKAGE_DESCRIPTION, PACKAGE_NAME, PACKAGE_VERSION } from "./meta.ts";
@@ -72,7 +71,14 @@ function runDaemonCommand(work: Work): CommandDef {
 export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<void> {
   process.on("unhandledRejection", (error) => void crash("Unhandled promise rejection", error));
   process.on("uncaughtException", (error) => void crash("Uncaught exception", error));
-  const subCommands = { run: runDaemonCommand(work), unit: unitCommand, install: installCommand, uninstall: uninstallCommand };
+  // The install commands load only when asked for: the running daemon never needs them.
+  const install = () => import("./install/commands.ts");
+  const subCommands: Record<string, () => Promise<CommandDef>> = {
+    run: async () => runDaemonCommand(work),
+    unit: async () => (await install()).unitCommand,
+    install: async () => (await install()).installCommand,
+    uninstall: async () => (await install()).uninstallCommand,
+  };
   const main = defineCommand({
     meta: { name: PACKAGE_NAME, version: PACKAGE_VERSION, description: PACKAGE_DESCRIPTION },
     subCommands,
@@ -81,7 +87,10 @@ export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<
   const first = argv[0];
   const named = first !== undefined && Object.hasOwn(subCommands, first);
   if (argv.includes("--help") || argv.includes("-h")) {
-    return showUsage(named ? subCommands[first as keyof typeof subCommands] : subCommands.run, main);
+    const command = subCommands[named ? first : "run"] ?? subCommands.run;
+    await showUsage(await (command as () => Promise<CommandDef>)(), main);
+    if (!named) console.log(`Other commands: unit, install, uninstall (systemd); \`${PACKAGE_NAME} <command> --help\` tells more.`);
+    return;
   }
   if (argv.length === 1 && (first === "--version" || first === "-v")) {
     console.log(PACKAGE_VERSION);
