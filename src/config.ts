@@ -6,6 +6,7 @@
 import type { LogLevel } from "@logtape/logtape";
 import { join } from "node:path";
 import type { InterruptMode } from "./daemon.ts";
+import { DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
 import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
 import type { LoggingOptions } from "./logging/configure.ts";
 import { parseLogLevel } from "./logging/levels.ts";
@@ -101,8 +102,8 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
   };
   return {
     name,
-    mode: choice("mode", ["passive", "aggressive"] as const, "passive"),
-    intervalSec: number("interval", 60, (n) => n >= 0 && n <= 2_000_000),
+    mode: choice("mode", ["passive", "aggressive"] as const, DEFAULT_MODE),
+    intervalSec: number("interval", DEFAULT_INTERVAL_SEC, (n) => n >= 0 && n <= 2_000_000),
     shutdownTimeoutSec: number("shutdown-timeout", 10, (n) => n > 0 && n <= 2_000_000),
     workTimeoutSec: raw["work-timeout"] === undefined ? null : number("work-timeout", 0, (n) => n > 0 && n <= 2_000_000),
     onError: choice("on-error", ["continue", "exit"] as const, "continue"),

@@ -5,6 +5,7 @@
  * environment, the environment over the default.
  */
 import { parseArgs } from "node:util";
+import { DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
 import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
 import { DEFAULT_LOG_FORMAT } from "./logging/percent-format.ts";
 
@@ -22,8 +23,8 @@ interface OptionSpec {
 /** The option table: flag name (kebab case) → how it parses and what it means. */
 export const OPTION_SPECS = {
   name: { kind: "string", description: "Application name: logger name, log file name, syslog ident", defaultText: "package name", accepts: "letters, digits, '.', '_', '-', '@'" },
-  mode: { kind: "string", description: "How a stop reaches the loop", defaultText: "passive", valueHint: "passive|aggressive", accepts: "passive or aggressive" },
-  interval: { kind: "string", description: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)", defaultText: "60", valueHint: "seconds", accepts: "a number of seconds ≥ 0" },
+  mode: { kind: "string", description: "How a stop reaches the loop", defaultText: DEFAULT_MODE, valueHint: "passive|aggressive", accepts: "passive or aggressive" },
+  interval: { kind: "string", description: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)", defaultText: String(DEFAULT_INTERVAL_SEC), valueHint: "seconds", accepts: "a number of seconds ≥ 0" },
   "shutdown-timeout": { kind: "string", description: "Seconds a work() may run after a stop request before it is abandoned (exit 1)", defaultText: "10", valueHint: "seconds", accepts: "a number of seconds > 0" },
   "work-timeout": { kind: "string", description: "Seconds one work() may run before the loop counts as hung: a WARNING, and no more systemd watchdog pings", defaultText: "none", valueHint: "seconds", accepts: "a number of seconds > 0" },
   "on-error": { kind: "string", description: "When work() throws: go on at the next tick, or exit 70", defaultText: "continue", valueHint: "continue|exit", accepts: "continue or exit" },
@@ -93,6 +94,8 @@ function flagErrorLine(error: unknown): string {
   if (positional) return `unexpected argument ${JSON.stringify(positional[1])}`;
   const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
   if (missing) return `option ${missing[1]} needs a value`;
+  const dashValue = /Option '(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (dashValue) return `option ${dashValue[1]}: a value starting with '-' needs the form ${dashValue[1]}=VALUE`;
   const boolWithValue = /Option '(--[\w-]+)' does not take an argument/.exec(message);
   if (boolWithValue) return `option ${boolWithValue[1]} takes no value`;
   return message.split("\n")[0] ?? "bad arguments";

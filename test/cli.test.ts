@@ -89,6 +89,7 @@ describe("bad input: one line on stderr, a sysexits code, nothing written", () =
     ["non-number interval", ["--interval", "soon"], {}, 64, /invalid value "soon" for --interval: expected a number of seconds ≥ 0/],
     ["negative interval", ["--interval=-1"], {}, 64, /invalid value "-1" for --interval/],
     ["bad mode", ["--mode", "violent"], {}, 64, /invalid value "violent" for --mode: expected passive or aggressive/],
+    ["negative number without =", ["--interval", "-1"], {}, 64, /^simple-daemon: option --interval: a value starting with '-' needs the form --interval=VALUE; run with --help/],
     ["bad on-error", ["--on-error", "retry"], {}, 64, /invalid value "retry" for --on-error: expected continue or exit/],
     ["bad level", ["--log-level", "loud"], {}, 64, /invalid value "loud" for --log-level: expected debug\|info/],
     ["fractional max bytes", ["--log-max-bytes", "1.5"], {}, 64, /invalid value "1.5" for --log-max-bytes/],

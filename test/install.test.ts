@@ -39,9 +39,9 @@ describe("unit", () => {
   });
 
   test("a user unit: default.target, ~/.config/default/<name>, no system-only sandboxing", async () => {
-    const { code, stdout } = await cli("unit", "--user", "--name", "my-daemon", "--bin-dir", "/home/me/bin");
+    const { code, stdout } = await cli("unit", "--user", "--name", "other-daemon-7", "--bin-dir", "/home/me/bin");
     expect(code).toBe(0);
-    expect(stdout).toContain("\nExecStart=/home/me/bin/my-daemon --name my-daemon --env-file %E/default/my-daemon\n");
+    expect(stdout).toContain("\nExecStart=/home/me/bin/other-daemon-7 --name other-daemon-7 --env-file %E/default/other-daemon-7\n");
     expect(stdout).toContain("\nWantedBy=default.target\n");
     expect(stdout).not.toContain("DynamicUser");
     expect(stdout).not.toContain("ProtectSystem");
@@ -130,16 +130,16 @@ describe("install and uninstall under --root", () => {
 
   test("uninstall removes what install staged; a second uninstall has nothing to do", async () => {
     const root = tempDir();
-    await cli("install", "--root", root, "--enable", "--name", "my-daemon");
-    const unit = join(root, "etc/systemd/system/my-daemon.service");
-    expect(readFileSync(unit, "utf8")).toContain("ExecStart=/usr/local/bin/my-daemon --name my-daemon --env-file /etc/default/my-daemon");
-    const removed = await cli("uninstall", "--root", root, "--name", "my-daemon");
+    await cli("install", "--root", root, "--enable", "--name", "other-daemon-7");
+    const unit = join(root, "etc/systemd/system/other-daemon-7.service");
+    expect(readFileSync(unit, "utf8")).toContain("ExecStart=/usr/local/bin/other-daemon-7 --name other-daemon-7 --env-file /etc/default/other-daemon-7");
+    const removed = await cli("uninstall", "--root", root, "--name", "other-daemon-7");
     expect(removed.code).toBe(0);
     expect(removed.stdout.trim().split("\n")).toHaveLength(3);
     expect(existsSync(unit)).toBe(false);
-    expect(existsSync(join(root, "usr/local/bin/my-daemon"))).toBe(false);
-    expect(existsSync(join(root, "etc/systemd/system/multi-user.target.wants/my-daemon.service"))).toBe(false);
-    const again = await cli("uninstall", "--root", root, "--name", "my-daemon");
+    expect(existsSync(join(root, "usr/local/bin/other-daemon-7"))).toBe(false);
+    expect(existsSync(join(root, "etc/systemd/system/multi-user.target.wants/other-daemon-7.service"))).toBe(false);
+    const again = await cli("uninstall", "--root", root, "--name", "other-daemon-7");
     expect(again.code).toBe(0);
     expect(again.stdout).toStartWith("nothing to remove: ");
   });

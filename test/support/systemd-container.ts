@@ -155,9 +155,9 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 // rootfs
 // ---------------------------------------------------------------------------------------------
 
-/** `$SIMPLE_DAEMON_ROOTFS_CACHE`, else /var/tmp/simple-daemon-systemd (survives reboots, unlike /tmp). */
+/** `$SYSTEMD_TIER_ROOTFS_CACHE`, else /var/tmp/systemd-tier-rootfs (survives reboots, unlike /tmp). */
 function cacheDir(): string {
-  return process.env.SIMPLE_DAEMON_ROOTFS_CACHE || "/var/tmp/simple-daemon-systemd";
+  return process.env.SYSTEMD_TIER_ROOTFS_CACHE || "/var/tmp/systemd-tier-rootfs";
 }
 
 function osRelease(): Record<string, string> {
@@ -184,7 +184,7 @@ function debianSuite(): string {
  * so the build goes wherever this host is allowed to fetch from.
  */
 function debianMirror(suite: string): string {
-  const fromEnv = process.env.SIMPLE_DAEMON_DEBIAN_MIRROR;
+  const fromEnv = process.env.SYSTEMD_TIER_DEBIAN_MIRROR;
   if (fromEnv) return fromEnv;
   const dir = "/etc/apt/sources.list.d";
   const sourceFiles = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".sources")).sort().map((f) => join(dir, f)) : [];
@@ -270,7 +270,7 @@ async function buildRootfs(): Promise<string> {
   const target = join(cache, "rootfs");
   const suite = debianSuite();
   const stamp = `suite=${suite} packages=${PACKAGES.join(",")} tweaks=${TWEAKS_VERSION}\n`;
-  const stampPath = (root: string) => join(root, ".simple-daemon-rootfs-stamp");
+  const stampPath = (root: string) => join(root, ".systemd-tier-rootfs-stamp");
   const ready = () => existsSync(stampPath(target)) && readFileSync(stampPath(target), "utf8") === stamp;
   if (ready()) return target;
 

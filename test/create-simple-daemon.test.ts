@@ -1,0 +1,213 @@
+// create-simple-daemon as a user meets it: the package is packed (`bun pm pack`), added to a
+// scratch project, and its bin is run from there. The generated project then runs its own
+// tests, builds its binary, and shows an edit of src/work.ts in that binary's log.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { ROOT } from "./support/binaries.ts";
+import { cleanEnv, tempDir } from "./support/daemon-process.ts";
+
+const SLOW_MS = 600_000;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(argv: string[], cwd: string, options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  const proc = Bun.spawn(argv, {
+    cwd,
+    env: cleanEnv(options.env),
+    stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code, stdout, stderr };
+}
+
+async function ok(argv: string[], cwd: string): Promise<string> {
+  const r = await run(argv, cwd);
+  if (r.code !== 0) throw new Error(`${argv.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Every file under `dir`, relative, sorted; node_modules and .git left out. */
+function fileList(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((p) => !p.startsWith("node_modules/") && !p.startsWith(".git/"))
+    .sort();
+}
+
+let tarball: string;
+let packed: string[];
+let scaffolder: string;
+
+beforeAll(async () => {
+  const out = tempDir("sd-pack-");
+  await ok([process.execPath, "pm", "pack", "--destination", out, "--quiet"], ROOT);
+  tarball = join(out, readdirSync(out).find((f) => f.endsWith(".tgz")) ?? "missing.tgz");
+  packed = (await ok(["tar", "-tzf", tarball], out)).trim().split("\n").map((p) => p.replace(/^package\//, "")).sort();
+  const scratch = tempDir("sd-scratch-");
+  writeFileSync(join(scratch, "package.json"), '{ "name": "scratch", "private": true }\n');
+  await ok([process.execPath, "add", tarball], scratch);
+  scaffolder = join(scratch, "node_modules/.bin/create-simple-daemon");
+}, SLOW_MS);
+
+const create = (args: string[], cwd: string, options?: { stdin?: string; env?: Record<string, string> }) => run([scaffolder, ...args], cwd, options);
+
+describe("the package", () => {
+  test("holds the template and the scaffolder, and nothing else", () => {
+    const top = [...new Set(packed.map((p) => p.split("/")[0]))].sort();
+    expect(top).toEqual(["Dockerfile", "README.md", "bench", "bunfig.toml", "package.json", "src", "templates", "test", "tsconfig.json"]);
+    expect(packed).toContain("src/create-simple-daemon.ts");
+    expect(packed).not.toContain("test/create-simple-daemon.test.ts");
+    expect(packed).toContain("templates/gitignore");
+    // prepack ships the lockfile under a name packers keep, with the pinned versions.
+    expect(packed).toContain("templates/bun.lock.shipped");
+    expect(packed.filter((p) => /(^|\/)(node_modules|dist|\.git|\.ci)\//.test(p))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; bin: Record<string, string> };
+    expect(pkg.bin).toEqual({ "create-simple-daemon": "src/create-simple-daemon.ts" });
+    expect(pkg.name).toBe("create-simple-daemon");
+  });
+});
+
+describe("a generated project", () => {
+  test("--yes: the defaults, bun install, git; its tests pass; its binary runs; a README-style edit of work() shows in the log", async () => {
+    const parent = tempDir("sd-gen-");
+    const created = await create(["my-daemon", "--yes"], parent);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain("Next steps:\n  cd my-daemon\n  edit src/work.ts");
+    expect(created.stdout).toContain("sudo ./dist/my-daemon install --now");
+    expect(created.stdout).toContain("journalctl -u my-daemon -f");
+    const dir = join(parent, "my-daemon");
+    // The file list: the package's, minus the scaffolder, renamed, plus .gitignore.
+    const expected = packed
+      .filter((p) => !["src/create-simple-daemon.ts", "templates/gitignore", "templates/bun.lock.shipped"].includes(p))
+      .map((p) => p.replace("simple-daemon", "my-daemon"))
+      .concat(".gitignore", "bun.lock")
+      .sort();
+    expect(fileList(dir)).toEqual(expected);
+    expect(readdirSync(parent)).toEqual(["my-daemon"]);
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>;
+    expect(pkg).toMatchObject({ name: "my-daemon", private: true, version: "0.1.0" });
+    expect(pkg.bin).toBeUndefined();
+    expect((pkg.scripts as Record<string, string>).build).toEndWith("--outfile dist/my-daemon");
+    expect(readFileSync(join(dir, "src/defaults.ts"), "utf8")).toContain('export const DAEMON_NAME = "my-daemon";');
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# my-daemon\n");
+    expect(readFileSync(join(dir, "README.md"), "utf8")).not.toContain("Create your own daemon");
+    expect(readFileSync(join(dir, "templates/my-daemon.service"), "utf8")).toContain("@SYSTEM_ONLY@DynamicUser=yes\n@SYSTEM_ONLY@CapabilityBoundingSet=\n");
+    expect(await ok(["git", "log", "--format=%s"], dir)).toBe("Initial commit from create-simple-daemon\n");
+    expect(await ok(["git", "status", "--porcelain"], dir)).toBe("");
+
+    // Its own tests (the systemd tier included, where it can run), then its binary.
+    const tests = await run([process.execPath, "test"], dir);
+    expect({ code: tests.code, tail: tests.stderr.split("\n").slice(-6).join("\n") }).toMatchObject({ code: 0 });
+    expect(tests.stderr).toMatch(/ 0 fail\n/);
+    await ok([process.execPath, "run", "build"], dir);
+    const bin = join(dir, "dist/my-daemon");
+    expect(await ok([bin, "--version"], dir)).toBe("0.1.0\n");
+    expect(await ok([bin, "unit"], dir)).toContain("\nExecStart=/usr/local/bin/my-daemon --env-file /etc/default/my-daemon\n");
+    const once = await ok([bin, "--once", "--no-log-file", "--stream"], dir);
+    expect(once).toContain("APP:[my-daemon] - [20]INFO - MSG:> Cycle 1: load ");
+
+    // "Write your loop": the README's example, as a user would paste it into src/work.ts.
+    const readme = readFileSync(join(dir, "README.md"), "utf8");
+    const example = /## Write your loop[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toContain("export async function work(ctx: WorkContext)");
+    writeFileSync(join(dir, "src/work.ts"), example ?? "");
+    await ok([process.execPath, "run", "build"], dir);
+    const edited = await ok([bin, "--once", "--no-log-file", "--stream"], dir);
+    expect(edited).toMatch(/APP:\[my-daemon\] - \[20\]INFO - MSG:> Cycle 1: \d+\.\d GiB free on \/\n/);
+  }, SLOW_MS);
+
+  test("every flag: name, description, mode, interval, user; --no-install and --no-git", async () => {
+    const parent = tempDir("sd-gen-");
+    const created = await create(["some dir", "--name", "queue-watch", "--description", "Watches the queue", "--mode", "aggressive", "--interval", "2.5", "--user", "nobody", "--no-install", "--no-git"], parent);
+    expect(created).toMatchObject({ code: 0, stderr: "" });
+    expect(created.stdout).toContain('  cd "some dir"\n  bun install\n');
+    const dir = join(parent, "some dir");
+    expect(existsSync(join(dir, "node_modules"))).toBe(false);
+    expect(existsSync(join(dir, ".git"))).toBe(false);
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    expect(pkg).toMatchObject({ name: "queue-watch", description: "Watches the queue", private: true });
+    expect(Object.keys(pkg.scripts).sort()).toEqual(["bench", "build", "dev", "start", "test", "typecheck"]);
+    expect(pkg.scripts.build).toBe("bun build --compile --minify --bytecode --format=esm src/main.ts --outfile dist/queue-watch");
+    const defaults = readFileSync(join(dir, "src/defaults.ts"), "utf8");
+    expect(defaults).toContain('export const DAEMON_NAME = "queue-watch";');
+    expect(defaults).toContain('export const DAEMON_DESCRIPTION = "Watches the queue";');
+    expect(defaults).toContain('export const DEFAULT_MODE: InterruptMode = "aggressive";');
+    expect(defaults).toContain("export const DEFAULT_INTERVAL_SEC = 2.5;");
+    const unit = readFileSync(join(dir, "templates/queue-watch.service"), "utf8");
+    expect(unit).toContain("@SYSTEM_ONLY@DynamicUser=yes\n@SYSTEM_ONLY@User=nobody\n");
+    expect(unit).toContain("LogsDirectory=@NAME@");
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# queue-watch\n\nWatches the queue\n");
+    expect(readFileSync(join(dir, "test/cli.test.ts"), "utf8")).toContain("QUEUE_WATCH_INTERVAL");
+    expect(readFileSync(join(dir, "bun.lock"), "utf8")).toContain('"name": "queue-watch"');
+    expect(readdirSync(parent)).toEqual(["some dir"]);
+  });
+
+  test("--force writes into a folder that is not empty and keeps what the project does not replace", async () => {
+    const dir = tempDir("sd-gen-");
+    writeFileSync(join(dir, "NOTES.txt"), "mine\n");
+    writeFileSync(join(dir, "README.md"), "old readme\n");
+    const created = await create([dir, "--name", "forced", "--yes", "--no-install", "--no-git", "--force"], "/");
+    expect(created.code).toBe(0);
+    expect(readFileSync(join(dir, "NOTES.txt"), "utf8")).toBe("mine\n");
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# forced\n");
+    expect(existsSync(join(dir, "src/work.ts"))).toBe(true);
+  });
+
+  test("on a terminal it asks for what the flags left open", async () => {
+    const parent = tempDir("sd-gen-");
+    // script(1) gives the scaffolder a pseudo-terminal; the answers are typed ahead.
+    const answers = ["asked-dir", "", "Asked for on a TTY", "aggressive", "7", ""].join("\n") + "\n";
+    const r = await run(["script", "-qec", `${scaffolder} --no-install --no-git`, "/dev/null"], parent, { stdin: answers, env: { CI: "" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Project folder (my-daemon): ");
+    expect(r.stdout).toContain("Name (asked-dir): ");
+    const defaults = readFileSync(join(parent, "asked-dir/src/defaults.ts"), "utf8");
+    expect(defaults).toContain('export const DAEMON_NAME = "asked-dir";');
+    expect(defaults).toContain('export const DAEMON_DESCRIPTION = "Asked for on a TTY";');
+    expect(defaults).toContain('export const DEFAULT_MODE: InterruptMode = "aggressive";');
+    expect(defaults).toContain("export const DEFAULT_INTERVAL_SEC = 7;");
+  });
+});
+
+describe("bad input: one line, exit 64 or 73, nothing left behind", () => {
+  const cases: Array<[string, string[], number, RegExp]> = [
+    ["upper-case name", ["x", "--name", "My-Daemon"], 64, /^create-simple-daemon: invalid name "My-Daemon": use lower-case letters/],
+    ["a name with a space", ["x", "--name", "my daemon"], 64, /^create-simple-daemon: invalid name "my daemon"/],
+    ["a name starting with a digit", ["1st"], 64, /^create-simple-daemon: invalid name "1st"/],
+    ["a scoped npm name (not a unit name)", ["x", "--name", "@me/daemon"], 64, /^create-simple-daemon: invalid name "@me\/daemon"/],
+    ["a bad mode", ["x", "--mode", "gentle"], 64, /^create-simple-daemon: invalid mode "gentle": expected passive or aggressive$/],
+    ["a bad interval", ["x", "--interval=-1"], 64, /^create-simple-daemon: invalid interval "-1"/],
+    ["a bad user", ["x", "--user", "Root Admin"], 64, /^create-simple-daemon: invalid user "Root Admin"/],
+    ["a dash value without =", ["x", "--interval", "-1"], 64, /^create-simple-daemon: option --interval: a value starting with '-' needs the form --interval=VALUE; run with --help$/],
+    ["an unknown flag", ["x", "--frobnicate"], 64, /^create-simple-daemon: Unknown option '--frobnicate'; run with --help$/],
+    ["two folders", ["x", "y"], 64, /^create-simple-daemon: one target folder expected, got 2: x y$/],
+    ["no folder without a terminal", [], 64, /^create-simple-daemon: no target folder given; run `create-simple-daemon <dir>`$/],
+    ["a folder that is not empty", ["taken"], 64, /^create-simple-daemon: .*\/taken is not empty; --force writes the project into it$/],
+    ["a target that is a file", ["a-file"], 73, /^create-simple-daemon: .*\/a-file exists and is not a folder$/],
+    ["a target that cannot be created", ["/sys/new-daemon"], 73, /^create-simple-daemon: cannot create \/sys\/new-daemon: (permission denied|read-only file system|no such folder)$/],
+  ];
+  for (const [what, args, status, message] of cases) {
+    test(`${what} → ${status}`, async () => {
+      const parent = tempDir("sd-bad-");
+      writeFileSync(join(parent, "a-file"), "");
+      await Bun.write(join(parent, "taken/file"), "");
+      const before = fileList(parent);
+      const r = await create([...args, "--no-install", "--no-git"], parent);
+      expect(r.code).toBe(status);
+      // One line: the whole of stderr, or its start when the pattern leaves the end open.
+      expect(r.stderr).toMatch(message.source.endsWith("$") ? new RegExp(`${message.source.slice(0, -1)}\\n$`) : message);
+      expect(r.stderr.split("\n")).toHaveLength(2);
+      expect(r.stdout).toBe("");
+      expect(fileList(parent)).toEqual(before);
+      expect(readdirSync(parent).sort()).toEqual(["a-file", "taken"]);
+    });
+  }
+});
