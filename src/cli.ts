@@ -5,6 +5,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { type ArgsDef, type CommandDef, defineCommand, runCommand, showUsage } from "citty";
+import { releaseEarlySignals } from "./early-signals.ts";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
@@ -86,13 +87,17 @@ export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<
   });
   const first = argv[0];
   const named = first !== undefined && Object.hasOwn(subCommands, first);
-  if (argv.includes("--help") || argv.includes("-h")) {
+  const help = argv.includes("--help") || argv.includes("-h");
+  const version = argv.length === 1 && (first === "--version" || first === "-v");
+  // Only the daemon takes over the signals caught at start-up; any other command dies by them.
+  if (help || version || (named && first !== "run")) releaseEarlySignals();
+  if (help) {
     const command = subCommands[named ? first : "run"] ?? subCommands.run;
     await showUsage(await (command as () => Promise<CommandDef>)(), main);
     if (!named) console.log(`Other commands: unit, install, uninstall (systemd); \`${PACKAGE_NAME} <command> --help\` tells more.`);
     return;
   }
-  if (argv.length === 1 && (first === "--version" || first === "-v")) {
+  if (version) {
     console.log(PACKAGE_VERSION);
     return;
   }

@@ -27,10 +27,12 @@ export interface SimpleDaemonOptions {
   onReload?: () => Promise<void> | void;
   /** Runs before any exit the daemon forces (second signal, deadline): flush the logs here. */
   beforeExit?: () => Promise<void>;
+  /** Signals caught before the daemon started (early-signals.ts), handled as soon as it has. */
+  pendingSignals?: readonly HandledSignal[];
 }
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
-type HandledSignal = (typeof STOP_SIGNALS)[number] | "SIGHUP";
+export type HandledSignal = (typeof STOP_SIGNALS)[number] | "SIGHUP";
 // A process kept alive by nothing but a pending promise spins a CPU under Bun; a long real timer
 // keeps the event loop honest while the daemon runs.
 const KEEPALIVE_MS = 2 ** 30;
@@ -135,6 +137,7 @@ export class SimpleDaemon implements AsyncDisposable {
     }
     this.log.info("Mode: {mode}", { mode: this.mode.toUpperCase() });
     this.#keepalive = setInterval(() => {}, KEEPALIVE_MS);
+    for (const name of this.#options.pendingSignals ?? []) this.#handlers.get(name)?.();
   }
 
   #onStopSignal(signalNumber: number): void {

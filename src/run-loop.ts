@@ -6,6 +6,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { DaemonConfig } from "./config.ts";
 import { DaemonExit, isShutdownError, SimpleDaemon } from "./daemon.ts";
+import { takeEarlySignals } from "./early-signals.ts";
 import { EX_SOFTWARE, ExitError } from "./exit-codes.ts";
 import type { Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
@@ -14,6 +15,7 @@ import { Notifier } from "./systemd/notify.ts";
 import { startWatchdog, watchdogPeriodUsec } from "./systemd/watchdog.ts";
 import { formatDuration, logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
 import { monotonicMicros } from "./unix/monotonic-clock.ts";
+import { startOrphanReaper } from "./unix/orphan-reaper.ts";
 import type { Work } from "./work-context.ts";
 
 /** Settings a reload cannot change in a running process. */
@@ -72,8 +74,11 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
         }
       },
       beforeExit: () => logging.flush(),
+      pendingSignals: takeEarlySignals(),
     });
     daemon.shutdownSignal.addEventListener("abort", () => notifier.notify({ STOPPING: 1 }), { once: true });
+    // PID 1 of a container adopts every orphan: wait for the ones that exit.
+    using _reaper = process.pid === 1 ? startOrphanReaper() : null;
     const periodUsec = notifier.enabled ? watchdogPeriodUsec() : null;
     using _watchdog = periodUsec === null ? null : startWatchdog({ periodUsec, ping: () => notifier.notify({ WATCHDOG: 1 }), healthy: () => !workIsHung() });
     if (periodUsec !== null) log.info("Watchdog: pinging every {seconds} s.", { seconds: periodUsec / 2e6 });

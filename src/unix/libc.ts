@@ -16,6 +16,7 @@ const SYMBOLS = {
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
   clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
 } as const;
 
 let loaded: ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"] | undefined;
