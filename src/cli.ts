@@ -12,6 +12,8 @@ import { LogFileError } from "./logging/rotating-file-sink.ts";
 import { PACKAGE_DESCRIPTION, PACKAGE_NAME, PACKAGE_VERSION } from "./meta.ts";
 import { envName, OPTION_SPECS, type OptionName } from "./options.ts";
 import { writePidFile } from "./pid-file.ts";
+import { startHealthServer } from "./http/health-server.ts";
+import { LoopMetrics } from "./http/loop-metrics.ts";
 import { runLoop } from "./run-loop.ts";
 import { SettingsLoader } from "./settings.ts";
 import type { Work } from "./work-context.ts";
@@ -49,6 +51,9 @@ function runDaemonCommand(work: Work): CommandDef {
       const settings = new SettingsLoader(PACKAGE_NAME, rawArgs);
       const { config, warnings } = settings.load();
       using _pidFile = config.pidFile === null ? null : writePidFile(config.pidFile);
+      // Bound before logging starts, so a port in use is one line (73) and nothing written.
+      const metrics = new LoopMetrics();
+      using http = config.http === null ? null : startHealthServer({ ...config.http, name: config.name, metrics });
       try {
         logging = await configureLogging(config.logging);
       } catch (error) {
@@ -57,7 +62,8 @@ function runDaemonCommand(work: Work): CommandDef {
       }
       const log = getLogger([config.name]);
       for (const warning of warnings) log.warning(warning);
-      const status = await runLoop(config, work, logging, () => settings.load());
+      if (http !== null) log.info("HTTP endpoint on {url} (/healthz, /readyz, /metrics).", { url: http.url.origin });
+      const status = await runLoop(config, work, logging, () => settings.load(), metrics);
       await logging.flush();
       process.exit(status);
     },

@@ -28,6 +28,8 @@ export interface DaemonConfig {
   pidFile: string | null;
   /** The environment file re-read on SIGHUP, or null. */
   envFile: string | null;
+  /** Where /healthz, /readyz and /metrics are served, or null (the default: off). */
+  http: { host: string; port: number } | null;
   logging: LoggingOptions;
 }
 
@@ -109,6 +111,10 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
     onError: choice("on-error", ["continue", "exit"] as const, "continue"),
     once: flag("once"),
     pidFile: path("pid-file"),
+    http:
+      raw["http-port"] === undefined
+        ? null
+        : { port: number("http-port", 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535), host: path("http-host") ?? "127.0.0.1" },
     envFile: path("env-file"),
     logging,
   };

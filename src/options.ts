@@ -42,6 +42,8 @@ export const OPTION_SPECS = {
   journal: { kind: "boolean", description: "Also send records to journald natively, with their properties as fields" },
   "journal-socket": { kind: "string", description: "journald's native socket path", defaultText: "/run/systemd/journal/socket", valueHint: "path", accepts: "a socket path" },
   "env-file": { kind: "string", description: "KEY=value file of settings, read at start and again on SIGHUP (a missing file is empty)", defaultText: "none", valueHint: "path", accepts: "a file path" },
+  "http-port": { kind: "string", description: "Serve /healthz, /readyz and /metrics on this TCP port (0 = any free port)", defaultText: "off", valueHint: "port", accepts: "a port number 0-65535" },
+  "http-host": { kind: "string", description: "Address the HTTP endpoint listens on", defaultText: "127.0.0.1", valueHint: "address", accepts: "an IP address or host name" },
   "pid-file": { kind: "string", description: "Write the PID here (atomically) and remove it at exit, for supervisors that want one", defaultText: "none", valueHint: "path", accepts: "a file path" },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -13,6 +13,8 @@ import { LogFileError } from "./logging/rotating-file-sink.ts";
 import type { Settings } from "./settings.ts";
 import { Notifier } from "./systemd/notify.ts";
 import { startWatchdog, watchdogPeriodUsec } from "./systemd/watchdog.ts";
+import { LoopMetrics } from "./http/loop-metrics.ts";
+import type { CycleEnd } from "./schedule.ts";
 import { formatDuration, logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
 import { monotonicMicros } from "./unix/monotonic-clock.ts";
 import { startOrphanReaper } from "./unix/orphan-reaper.ts";
@@ -29,9 +31,10 @@ const LIVE = ["intervalSec", "shutdownTimeoutSec", "workTimeoutSec", "onError"] 
  * signal, shutdown deadline) flush the logs first through `logging.flush`. `reloadSettings`
  * re-reads the settings on SIGHUP; without it a reload only reopens the log files.
  */
-export async function runLoop(initial: DaemonConfig, work: Work, logging: Logging, reloadSettings?: () => Settings): Promise<number> {
+export async function runLoop(initial: DaemonConfig, work: Work, logging: Logging, reloadSettings?: () => Settings, metrics = new LoopMetrics()): Promise<number> {
   let config = initial;
   const log = getLogger([config.name]);
+  metrics.setHealthLimit(config.intervalSec, config.workTimeoutSec);
   const schedule = new Schedule(config.intervalSec);
   using notifier = new Notifier((error) =>
     log.warning("Notify socket {socket} is not reachable ({error}); going on without telling the service manager.", {
@@ -39,8 +42,12 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
       error: error.message,
     }),
   );
-  const reportCycle = (cycle: number, end: { durationMs: number; sleepMs: number }) =>
+  /** Whether the running cycle's work() threw, for the metrics. */
+  let cycleFailed = false;
+  const reportCycle = (cycle: number, end: CycleEnd) => {
+    metrics.cycleEnded(end.durationMs, end.overran, cycleFailed);
     notifier.notify({ STATUS: `cycle ${cycle} took ${formatDuration(end.durationMs)}; next in ${(end.sleepMs / 1000).toFixed(1)} s` });
+  };
   /** performance.now() when the running work() started, or null between cycles. */
   let workStartedAt: number | null = null;
   const workIsHung = () => config.workTimeoutSec !== null && workStartedAt !== null && performance.now() - workStartedAt > config.workTimeoutSec * 1000;
@@ -67,6 +74,7 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
           if (next !== null) {
             config = applyLive(config, next, log);
             schedule.retime(config.intervalSec);
+            metrics.setHealthLimit(config.intervalSec, config.workTimeoutSec);
             daemon.shutdownTimeoutSec = config.shutdownTimeoutSec;
           }
         } finally {
@@ -76,7 +84,14 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
       beforeExit: () => logging.flush(),
       pendingSignals: takeEarlySignals(),
     });
-    daemon.shutdownSignal.addEventListener("abort", () => notifier.notify({ STOPPING: 1 }), { once: true });
+    daemon.shutdownSignal.addEventListener(
+      "abort",
+      () => {
+        metrics.interrupted = true;
+        notifier.notify({ STOPPING: 1 });
+      },
+      { once: true },
+    );
     // PID 1 of a container adopts every orphan: wait for the ones that exit.
     using _reaper = process.pid === 1 ? startOrphanReaper() : null;
     const periodUsec = notifier.enabled ? watchdogPeriodUsec() : null;
@@ -84,14 +99,17 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
     if (periodUsec !== null) log.info("Watchdog: pinging every {seconds} s.", { seconds: periodUsec / 2e6 });
     // Logging and signal handlers are up: the service is ready before its first cycle.
     notifier.notify({ READY: 1, STATUS: "started" });
+    metrics.ready = true;
     while (!daemon.interrupted) {
       await using tk = new Timekeeper({ log, schedule, signal: daemon.shutdownSignal, onCycleEnd: reportCycle });
       using _hangWarning = warnWhenHung(config, tk.cycle, log, periodUsec !== null);
       workStartedAt = performance.now();
+      cycleFailed = false;
       try {
         await work({ log, signal: daemon.signal, cycle: tk.cycle, daemon });
       } catch (error) {
         if (daemon.interrupted && isShutdownError(error, daemon.signal)) continue;
+        cycleFailed = true;
         log.error("work() failed in cycle {cycle}: {error}", { cycle: tk.cycle, error });
         if (config.onError === "exit") {
           status = EX_SOFTWARE;

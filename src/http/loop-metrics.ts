@@ -1,0 +1,53 @@
+/**
+ * What the loop reports about itself for `/healthz`, `/readyz` and `/metrics`: counters and a
+ * cycle-duration histogram, updated by run-loop.ts, read by the HTTP endpoint.
+ */
+
+/** Upper bounds (seconds) of the cycle-duration histogram: from a quick check to a long batch. */
+export const DURATION_BUCKETS_SEC = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300] as const;
+
+export class LoopMetrics {
+  /** Unix time (ms) the process started. */
+  readonly processStartMs = performance.timeOrigin;
+  cycles = 0;
+  errors = 0;
+  overruns = 0;
+  durationSumSec = 0;
+  /** Cumulative counts per bucket of DURATION_BUCKETS_SEC (the +Inf bucket is `cycles`). */
+  readonly bucketCounts: number[] = DURATION_BUCKETS_SEC.map(() => 0);
+  /** Unix time (s) the last cycle without an error ended, or null before one did. */
+  lastSuccessSec: number | null = null;
+  /** performance.now() when the last cycle ended (the start, before the first one ends). */
+  lastCycleEndAt = performance.now();
+  ready = false;
+  interrupted = false;
+  /** /healthz fails once the last cycle ended longer ago than this; run-loop.ts keeps it current. */
+  healthLimitSec = 120;
+
+  /** Records the end of one cycle. */
+  cycleEnded(durationMs: number, overran: boolean, failed: boolean): void {
+    const seconds = durationMs / 1000;
+    this.cycles += 1;
+    this.durationSumSec += seconds;
+    DURATION_BUCKETS_SEC.forEach((le, i) => {
+      if (seconds <= le) this.bucketCounts[i] = (this.bucketCounts[i] ?? 0) + 1;
+    });
+    if (overran) this.overruns += 1;
+    if (failed) this.errors += 1;
+    else this.lastSuccessSec = Date.now() / 1000;
+    this.lastCycleEndAt = performance.now();
+  }
+
+  /** Healthy while the last cycle ended at most `healthLimitSec` ago. */
+  healthy(now = performance.now()): boolean {
+    return now - this.lastCycleEndAt <= this.healthLimitSec * 1000;
+  }
+
+  /**
+   * Sets the health limit from the settings: two intervals plus --work-timeout (a cycle may run
+   * that long), at least 1 s so back-to-back cycles (interval 0) have room to end.
+   */
+  setHealthLimit(intervalSec: number, workTimeoutSec: number | null): void {
+    this.healthLimitSec = Math.max(2 * intervalSec + (workTimeoutSec ?? 0), 1);
+  }
+}
