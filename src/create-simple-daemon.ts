@@ -23,7 +23,7 @@ const EX_CANTCREAT = 73;
 /** This package's root: the template is the package itself. */
 const TEMPLATE_ROOT = resolve(import.meta.dir, "..");
 /** What a generated project is made of (package.json `files` lists the same, plus this tool). */
-const TEMPLATE_ENTRIES = ["src", "test", "templates", "bench", "bunfig.toml", "tsconfig.json", "Dockerfile", "README.md", "package.json"];
+const TEMPLATE_ENTRIES = ["src", "test", "templates", "bench", "bunfig.toml", "tsconfig.json", "Dockerfile", ".dockerignore", "README.md", "package.json"];
 /**
  * Files only this repository needs: the scaffolder, its test, and two that are written under
  * their real names: the gitignore (npm packs no .gitignore) and the lockfile (no package manager

@@ -62,7 +62,7 @@ const create = (args: string[], cwd: string, options?: { stdin?: string; env?: R
 describe("the package", () => {
   test("holds the template and the scaffolder, and nothing else", () => {
     const top = [...new Set(packed.map((p) => p.split("/")[0]))].sort();
-    expect(top).toEqual(["Dockerfile", "README.md", "bench", "bunfig.toml", "package.json", "src", "templates", "test", "tsconfig.json"]);
+    expect(top).toEqual([".dockerignore", "Dockerfile", "README.md", "bench", "bunfig.toml", "package.json", "src", "templates", "test", "tsconfig.json"]);
     expect(packed).toContain("src/create-simple-daemon.ts");
     expect(packed).not.toContain("test/create-simple-daemon.test.ts");
     expect(packed).toContain("templates/gitignore");

@@ -1,0 +1,80 @@
+// The real Dockerfile, built with podman against locally made base images (no registry here),
+// run as a container whose PID 1 is the daemon, and stopped the way an orchestrator stops it.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ROOT } from "../support/binaries.ts";
+import { localBaseImages, podman, podmanSkipReason } from "../support/podman.ts";
+
+const skipReason = podmanSkipReason();
+if (skipReason !== null) console.error(`!!! SKIPPED container tier (test/container/dockerfile.test.ts): ${skipReason}`);
+// .ci/run sets this: on the project's CI machines the tier must run, so a skip is a failure.
+if (skipReason !== null && process.env.REQUIRE_CONTAINER_TIER === "1") {
+  test("the container tier can run here", () => expect(skipReason).toBeNull());
+}
+
+const IMAGE = `localhost/sd-test-app:${process.pid}`;
+const SLOW_MS = 600_000;
+
+describe.skipIf(skipReason !== null)("the Dockerfile", () => {
+  const containers: string[] = [];
+
+  beforeAll(async () => {
+    const base = await localBaseImages();
+    const t0 = performance.now();
+    await podman(["build", "--quiet", "--pull=never", "--network=none", "--build-arg", `BUN_IMAGE=${base.bun}`, "--build-arg", `RUNTIME_IMAGE=${base.runtime}`, "-t", IMAGE, ROOT]);
+    console.error(`container tier: podman build took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }, SLOW_MS);
+
+  afterAll(async () => {
+    for (const name of containers) await podman(["rm", "--force", name], { allowFailure: true });
+    await podman(["rmi", "--force", IMAGE], { allowFailure: true });
+  }, SLOW_MS);
+
+  /** Polls `podman logs` until `pattern` shows up. */
+  async function waitForLogs(name: string, pattern: RegExp): Promise<string> {
+    const deadline = performance.now() + 30_000;
+    for (;;) {
+      const { stdout, stderr } = await podman(["logs", name]);
+      if (pattern.test(stdout + stderr)) return stdout + stderr;
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${pattern} in the logs of ${name}:\n${stdout}${stderr}`);
+      await Bun.sleep(50);
+    }
+  }
+
+  test("the image holds only the binary, runs as a non-root user, logs to stdout, stops on SIGTERM", async () => {
+    const inspect = JSON.parse((await podman(["image", "inspect", IMAGE])).stdout)[0];
+    expect(inspect.Config.User).toBe("65532:65532");
+    expect(inspect.Config.Entrypoint).toEqual(["/usr/local/bin/simple-daemon"]);
+    expect(inspect.Config.StopSignal).toBe("SIGTERM");
+    expect(inspect.Config.Env).toEqual(expect.arrayContaining(["SIMPLE_DAEMON_STREAM=1", "SIMPLE_DAEMON_NO_LOG_FILE=1"]));
+    const files = (await podman(["run", "--rm", "--network=none", "--entrypoint", "/bin/ls", IMAGE, "/usr/local/bin"])).stdout.trim().split("\n");
+    expect(files).toEqual(["simple-daemon"]);
+  });
+
+  test("podman run + podman stop: the daemon is PID 1, exits 0 within a second, the log complete", async () => {
+    const name = `sd-test-${process.pid}-stop`;
+    containers.push(name);
+    await podman(["run", "--detach", "--name", name, "--network=none", IMAGE, "--interval", "0.2"]);
+    const started = await waitForLogs(name, /MSG:> Cycle 2: load /);
+    expect(started).toContain("MSG:> PID: 1\n");
+    const t0 = performance.now();
+    await podman(["stop", "--time", "10", name]);
+    const stopMs = performance.now() - t0;
+    console.error(`container tier: podman stop took ${stopMs.toFixed(0)} ms`);
+    expect(stopMs).toBeLessThan(1000);
+    const state = JSON.parse((await podman(["inspect", name])).stdout)[0].State;
+    expect(state.ExitCode).toBe(0);
+    const logs = (await podman(["logs", name])).stdout;
+    expect(logs).toContain("MSG:> Received 15 signal.");
+    expect(logs.trimEnd()).toEndWith("MSG:> Graceful Interrupt...");
+  }, 60_000);
+
+  test("--init (a real init as PID 1) works the same", async () => {
+    const name = `sd-test-${process.pid}-init`;
+    containers.push(name);
+    await podman(["run", "--detach", "--init", "--name", name, "--network=none", IMAGE, "--interval", "0.2"]);
+    await waitForLogs(name, /MSG:> Cycle 1: load /);
+    await podman(["stop", "--time", "10", name]);
+    expect(JSON.parse((await podman(["inspect", name])).stdout)[0].State.ExitCode).toBe(0);
+    expect((await podman(["logs", name])).stdout.trimEnd()).toEndWith("MSG:> Graceful Interrupt...");
+  }, 60_000);
+});
