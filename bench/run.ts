@@ -93,17 +93,27 @@ for (const [label, work, args] of [
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
   };
   const statusMiB = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-  const daemons = Array.from({ length: 5 }, () => startDaemon({ bin: daemon, args: ["--interval", "60"] }));
-  await Promise.all(daemons.map((d) => d.waitForLog("SleepAfterLoop")));
-  const c0 = daemons.map((d) => cpuMs(d.proc.pid));
+  // Five plain daemons and five with the HTTP endpoint, side by side: the endpoint's cost is the
+  // difference of the medians.
+  const plain = Array.from({ length: 5 }, () => startDaemon({ bin: daemon, args: ["--interval", "60"] }));
+  const served = Array.from({ length: 5 }, () => startDaemon({ bin: daemon, args: ["--interval", "60", "--http-port", "0"] }));
+  const all = [...plain, ...served];
+  await Promise.all(all.map((d) => d.waitForLog("SleepAfterLoop")));
+  const c0 = new Map(all.map((d) => [d, cpuMs(d.proc.pid)]));
   await Bun.sleep(10_000);
-  const cpu = median(daemons.map((d, i) => cpuMs(d.proc.pid) - (c0[i] ?? 0)));
-  const rss = median(daemons.map((d) => statusMiB(d.proc.pid, "VmRSS")));
-  const anon = median(daemons.map((d) => statusMiB(d.proc.pid, "RssAnon")));
-  for (const d of daemons) d.kill("SIGTERM");
-  await Promise.all(daemons.map((d) => d.exited()));
-  report("idle CPU over 10 s (median of 5)", `${cpu.toFixed(0)} ms`, "≤ 20 ms", cpu <= 20);
-  report("idle RSS (median of 5)", `${rss.toFixed(1)} MiB (anonymous ${anon.toFixed(1)} MiB)`, "≤ 45 MiB", rss <= 45);
+  const idle = (group: typeof plain) => ({
+    cpu: median(group.map((d) => cpuMs(d.proc.pid) - (c0.get(d) ?? 0))),
+    rss: median(group.map((d) => statusMiB(d.proc.pid, "VmRSS"))),
+    anon: median(group.map((d) => statusMiB(d.proc.pid, "RssAnon"))),
+  });
+  const a = idle(plain);
+  const b = idle(served);
+  for (const d of all) d.kill("SIGTERM");
+  await Promise.all(all.map((d) => d.exited()));
+  report("idle CPU over 10 s (median of 5)", `${a.cpu.toFixed(0)} ms`, "≤ 20 ms", a.cpu <= 20);
+  report("idle RSS (median of 5)", `${a.rss.toFixed(1)} MiB (anonymous ${a.anon.toFixed(1)} MiB)`, "≤ 45 MiB", a.rss <= 45);
+  const delta = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+  report("cost of --http-port, idle (median of 5 vs 5)", `RSS ${delta(b.rss - a.rss)} MiB (anonymous ${delta(b.anon - a.anon)} MiB), CPU ${delta(b.cpu - a.cpu)} ms / 10 s`, "reported", true);
 }
 
 // 5. Records/s into the rotating file sink, against Python's RotatingFileHandler, same format.
