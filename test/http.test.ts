@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { metricPrefix } from "../src/http/prometheus.ts";
 import { binaries } from "./support/binaries.ts";
 import { cleanEnv, type DaemonProcess, startDaemon, tempDir } from "./support/daemon-process.ts";
 
@@ -63,7 +64,8 @@ describe("--http-port", () => {
     const { status, body, type } = await get(`${url}/metrics`);
     expect(status).toBe(200);
     expect(type).toBe("text/plain; version=0.0.4; charset=utf-8");
-    const sample = (name: string) => Number(new RegExp(`^${name.replace(/[{}"+.]/g, "\\$&")} (\\S+)$`, "m").exec(body)?.[1]);
+    const p = metricPrefix("simple-daemon");
+    const sample = (name: string) => Number(new RegExp(`^${name.replace(/^simple_daemon/, p).replace(/[{}"+.]/g, "\\$&")} (\\S+)$`, "m").exec(body)?.[1]);
     expect(sample("simple_daemon_up")).toBe(1);
     expect(sample("simple_daemon_interrupted")).toBe(0);
     expect(sample("simple_daemon_cycles_total")).toBe(3);
