@@ -27,6 +27,8 @@ describe.skipIf(skipReason !== null)("the Dockerfile", () => {
   afterAll(async () => {
     for (const name of containers) await podman(["rm", "--force", name], { allowFailure: true });
     await podman(["rmi", "--force", IMAGE], { allowFailure: true });
+    // The build stage is left as an untagged image; the storage is the tests' own.
+    await podman(["image", "prune", "--force"], { allowFailure: true });
   }, SLOW_MS);
 
   /** Polls `podman logs` until `pattern` shows up. */

@@ -6,7 +6,8 @@
  * Facts this relies on (podman 4.3 as root on these Debian 12 VMs): crun refuses the hybrid
  * cgroup layout, so the engine runs runc with the cgroupfs manager; journald is not there for
  * events; the default ulimits exceed what root may set here. All of it goes into a
- * containers.conf of our own, pointed to by $CONTAINERS_CONF — /etc is left alone.
+ * containers.conf of our own, pointed to by $CONTAINERS_CONF — /etc is left alone — and the
+ * images live in a storage of their own (--root), so cleaning up never touches anyone else's.
  */
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -47,9 +48,12 @@ export interface PodmanResult {
   stderr: string;
 }
 
+/** The tests' own image storage (cached base images stay there between runs). */
+const STORAGE = ["--root", "/var/tmp/sd-test-podman/storage", "--runroot", "/run/sd-test-podman"];
+
 /** Runs `podman args…`; throws with its stderr on a non-zero exit unless `allowFailure`. */
 export async function podman(args: string[], options: { stdin?: Blob | Uint8Array; allowFailure?: boolean } = {}): Promise<PodmanResult> {
-  const proc = Bun.spawn(["podman", ...args], { env: podmanEnv(), stdin: options.stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["podman", ...STORAGE, ...args], { env: podmanEnv(), stdin: options.stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
   const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   if (code !== 0 && !options.allowFailure) throw new Error(`podman ${args.join(" ")} exited ${code}:\n${stderr}`);
   return { code, stdout, stderr };
