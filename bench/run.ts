@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { binaries, ROOT } from "../test/support/binaries.ts";
 import { cleanEnv, startDaemon, tempDir } from "../test/support/daemon-process.ts";
+import { removeRunRoot } from "../test/support/scratch.ts";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -137,3 +138,4 @@ const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).joi
 console.log(line(["what", "measured", "target", ""]));
 console.log(line(widths.map((w) => "-".repeat(w))));
 for (const r of rows) console.log(line(r));
+removeRunRoot();

@@ -4,9 +4,8 @@
  * tests steer through FIXTURE_WORK (test/fixtures/fixture-main.ts). Both go through the same
  * CLI, daemon, timekeeper and logging code; only the loop body differs.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { scratchDir } from "./scratch.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 
@@ -31,7 +30,7 @@ let built: Promise<Binaries> | undefined;
 /** Builds both binaries into a fresh temporary folder (once) and returns their paths. */
 export function binaries(): Promise<Binaries> {
   built ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), "simple-daemon-bin-"));
+    const dir = scratchDir("bin-");
     const out = { daemon: join(dir, "simple-daemon"), fixture: join(dir, "fixture-daemon") };
     await Promise.all([compile("src/main.ts", out.daemon), compile("test/fixtures/fixture-main.ts", out.fixture)]);
     return out;

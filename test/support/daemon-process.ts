@@ -3,10 +3,11 @@
  * a line appearing in its log file or stdout, or its exit. No fixed sleeps: every wait polls
  * for its event with a generous deadline and fails with what it saw.
  */
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { constants, tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { scratchDir } from "./scratch.ts";
 
 export const WAIT_MS = 20_000;
 
@@ -67,7 +68,7 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 
 /** Makes an empty temporary folder. */
 export function tempDir(prefix = "sd-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return scratchDir(prefix);
 }
 
 /** Starts the daemon with `--log-dir` set to a fresh folder. */
