@@ -177,6 +177,18 @@ describe("a generated project", () => {
     expect(defaults).toContain('export const DEFAULT_MODE: InterruptMode = "aggressive";');
     expect(defaults).toContain("export const DEFAULT_INTERVAL_SEC = 7;");
   });
+
+  test("on a terminal, --yes or $CI means no questions", async () => {
+    const parent = tempDir("sd-gen-");
+    const yes = await run(["script", "-qec", `${scaffolder} quiet-one --yes --no-install --no-git`, "/dev/null"], parent, { env: { CI: "" } });
+    expect(yes.code).toBe(0);
+    expect(yes.stdout).not.toContain("(my-daemon): ");
+    expect(existsSync(join(parent, "quiet-one/src/work.ts"))).toBe(true);
+    const ci = await run(["script", "-qec", `${scaffolder} --no-install --no-git`, "/dev/null"], parent, { env: { CI: "true" } });
+    expect(ci.code).toBe(64);
+    expect(ci.stdout).toContain("create-simple-daemon: no target folder given");
+    expect(ci.stdout).not.toContain("Project folder");
+  });
 });
 
 describe("bad input: one line, exit 64 or 73, nothing left behind", () => {
