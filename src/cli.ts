@@ -31,11 +31,13 @@ function cittyArgs(): ArgsDef {
 }
 
 let logging: Logging | null = null;
+/** The logger category that has sinks: `--name`, once the settings are known. */
+let loggerName = PACKAGE_NAME;
 
 /** Logs a fatal error, flushes every sink and exits: the one way out for the unexpected. */
 async function crash(what: string, error: unknown): Promise<never> {
   if (logging !== null) {
-    getLogger([PACKAGE_NAME]).fatal(`${what}: {error}`, { error });
+    getLogger([loggerName]).fatal(`${what}: {error}`, { error });
     await logging.flush().catch(() => {});
   } else {
     console.error(`${PACKAGE_NAME}: ${what}:`, error);
@@ -50,6 +52,7 @@ function runDaemonCommand(work: Work): CommandDef {
     async run({ rawArgs }) {
       const settings = new SettingsLoader(PACKAGE_NAME, rawArgs);
       const { config, warnings } = settings.load();
+      loggerName = config.name;
       using _pidFile = config.pidFile === null ? null : writePidFile(config.pidFile);
       // Bound before logging starts, so a port in use is one line (73) and nothing written.
       const metrics = new LoopMetrics();

@@ -27,8 +27,11 @@ export interface SimpleDaemonOptions {
   onReload?: () => Promise<void> | void;
   /** Runs before any exit the daemon forces (second signal, deadline): flush the logs here. */
   beforeExit?: () => Promise<void>;
-  /** Signals caught before the daemon started (early-signals.ts), handled as soon as it has. */
-  pendingSignals?: readonly HandledSignal[];
+  /**
+   * Hands over the signals caught before the daemon started (early-signals.ts). Called once the
+   * daemon's own handlers are installed, so no signal falls between the two sets of handlers.
+   */
+  takePendingSignals?: () => readonly HandledSignal[];
 }
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -137,7 +140,7 @@ export class SimpleDaemon implements AsyncDisposable {
     }
     this.log.info("Mode: {mode}", { mode: this.mode.toUpperCase() });
     this.#keepalive = setInterval(() => {}, KEEPALIVE_MS);
-    for (const name of this.#options.pendingSignals ?? []) this.#handlers.get(name)?.();
+    for (const name of this.#options.takePendingSignals?.() ?? []) this.#handlers.get(name)?.();
   }
 
   #onStopSignal(signalNumber: number): void {

@@ -12,9 +12,10 @@ import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
  * our PID.
  */
 export function writePidFile(path: string, pid = process.pid): Disposable {
-  const temporary = `${path}.${pid}.tmp`;
+  // O_EXCL and an unguessable name: a symlink planted in a shared folder is never followed.
+  const temporary = `${path}.${pid}.${crypto.randomUUID()}.tmp`;
   try {
-    const fd = openSync(temporary, "w", 0o644);
+    const fd = openSync(temporary, "wx", 0o644);
     try {
       writeSync(fd, `${pid}\n`);
       fsyncSync(fd);

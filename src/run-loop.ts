@@ -21,7 +21,7 @@ import { startOrphanReaper } from "./unix/orphan-reaper.ts";
 import type { Work } from "./work-context.ts";
 
 /** Settings a reload cannot change in a running process. */
-const RESTART_ONLY = ["name", "mode", "once", "pidFile", "envFile"] as const;
+const RESTART_ONLY = ["name", "mode", "once", "pidFile", "envFile", "http"] as const;
 /** Settings a reload applies at once (logging is compared and applied separately). */
 const LIVE = ["intervalSec", "shutdownTimeoutSec", "workTimeoutSec", "onError"] as const;
 
@@ -82,13 +82,15 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
         }
       },
       beforeExit: () => logging.flush(),
-      pendingSignals: takeEarlySignals(),
+      takePendingSignals: takeEarlySignals,
     });
     daemon.shutdownSignal.addEventListener(
       "abort",
       () => {
         metrics.interrupted = true;
-        notifier.notify({ STOPPING: 1 });
+        // Ask systemd for the time our own deadline needs (the unit's TimeoutStopSec= may be
+        // shorter when the environment file raised --shutdown-timeout); it only ever extends.
+        notifier.notify({ STOPPING: 1, EXTEND_TIMEOUT_USEC: Math.ceil((daemon.shutdownTimeoutSec + 5) * 1e6) });
       },
       { once: true },
     );
@@ -167,11 +169,13 @@ async function applyLogging(logging: Logging, next: DaemonConfig["logging"], log
   }
 }
 
+const shown = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
+
 /** Returns the settings to run with after a reload and logs what changed. */
 function applyLive(current: DaemonConfig, next: DaemonConfig, log: ReturnType<typeof getLogger>): DaemonConfig {
   for (const key of RESTART_ONLY) {
-    if (next[key] !== current[key]) {
-      log.warning("Setting {setting} changed from {from} to {to}: it takes effect after a restart.", { setting: key, from: current[key], to: next[key] });
+    if (JSON.stringify(next[key]) !== JSON.stringify(current[key])) {
+      log.warning("Setting {setting} changed from {from} to {to}: it takes effect after a restart.", { setting: key, from: shown(current[key]), to: shown(next[key]) });
     }
   }
   const changed = LIVE.filter((key) => next[key] !== current[key]).map((key) => `${key} ${current[key]} → ${next[key]}`);

@@ -82,6 +82,12 @@ describe(`no record is lost: ${RECORDS} records, then`, () => {
     expectAllRecords(d);
     expect(d.log()).toMatch(/\[50\]CRITICAL - MSG:> Uncaught exception: Error: thrown from a timer\n\s+at /);
   });
+
+  test("a crash under another --name is logged under that name too", async () => {
+    const d = startDaemon({ bin: fixture, name: "worker-a", work: "uncaught", args: ["--name", "worker-a", "--interval", "3600"] });
+    expect(await d.exited()).toBe(1);
+    expect(d.log()).toMatch(/APP:\[worker-a\] - \[50\]CRITICAL - MSG:> Uncaught exception: Error: thrown from a timer\n/);
+  });
 });
 
 describe("work() errors", () => {

@@ -144,6 +144,23 @@ describe("install and uninstall under --root", () => {
     expect(again.stdout).toStartWith("nothing to remove: ");
   });
 
+  test("a strict umask does not leave a binary the service user cannot run", async () => {
+    const root = tempDir();
+    const r = await run(["sh", "-c", `umask 077 && exec "$0" install --root "$1"`, daemon, root]);
+    expect(r.code).toBe(0);
+    expect(statSync(join(root, "usr/local/bin/simple-daemon")).mode & 0o777).toBe(0o755);
+    expect(statSync(join(root, "etc/systemd/system/simple-daemon.service")).mode & 0o777).toBe(0o644);
+  });
+
+  test("uninstall leaves a binary alone when no unit of ours points at it", async () => {
+    const root = tempDir();
+    const bin = join(root, "usr/local/bin/jq");
+    await Bun.write(bin, "someone else's program");
+    const r = await cli("uninstall", "--root", root, "--name", "jq");
+    expect(r).toMatchObject({ code: 0, stdout: `${bin} is left alone: no unit of ours points at it (--force removes it)\n` });
+    expect(existsSync(bin)).toBe(true);
+  });
+
   test("uninstall refuses a unit it did not write", async () => {
     const root = tempDir();
     const unit = join(root, "etc/systemd/system/simple-daemon.service");
@@ -162,6 +179,7 @@ describe("bad input: one line, a sysexits code, nothing written", () => {
     ["--now under --root", ["install", "--now"], 64, /^simple-daemon: --now starts the service, which cannot be done under --root\n$/],
     ["an unknown flag", ["install", "--frobnicate"], 64, /^simple-daemon: install: Unknown option '--frobnicate'; run `install --help`\n$/],
     ["a bad daemon option after --", ["install", "--", "--interval"], 64, /^simple-daemon: option --interval needs a value/],
+    ["a bad daemon value after --", ["install", "--", "--interval", "soon"], 64, /^simple-daemon: invalid value "soon" for --interval: expected a number of seconds ≥ 0\n$/],
     ["a relative --bin-dir", ["install", "--bin-dir", "bin"], 64, /^simple-daemon: --bin-dir must be an absolute path/],
     ["a bad --watchdog-sec", ["unit", "--watchdog-sec", "0"], 64, /^simple-daemon: invalid value "0" for --watchdog-sec/],
   ];

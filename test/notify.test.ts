@@ -51,7 +51,8 @@ describe("the daemon's notifications", () => {
     await listener.waitFor(/^READY=1$/, listener.received.indexOf(reloading) + 1);
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
-    await listener.waitFor(/^STOPPING=1$/);
+    // With the time the daemon's own deadline needs (--shutdown-timeout 10 s + 5 s).
+    await listener.waitFor(/^STOPPING=1\nEXTEND_TIMEOUT_USEC=15000000$/);
   });
 
   test("an unreachable notify socket is one WARNING, and the daemon goes on", async () => {

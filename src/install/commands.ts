@@ -7,8 +7,9 @@ import { parseArgs } from "node:util";
 import { type ArgsDef, type CommandDef, defineCommand } from "citty";
 import { EX_USAGE, ExitError } from "../exit-codes.ts";
 import { PACKAGE_DESCRIPTION, PACKAGE_NAME } from "../meta.ts";
+import { resolveConfig } from "../config.ts";
 import { parseFlags } from "../options.ts";
-import { defaultDirs, install, resolvePaths, uninstall } from "./install.ts";
+import { defaultDirs, install, liveUnitType, resolvePaths, uninstall } from "./install.ts";
 import { renderUnit } from "./unit-file.ts";
 
 type Flag = { type: "string" | "boolean"; description: string; valueHint?: string };
@@ -43,8 +44,9 @@ function parse(command: string, flags: Record<string, Flag>, argv: string[]): { 
   try {
     const options = Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, { type: flag.type }]));
     const { values } = parseArgs({ args: own, options, strict: true, allowPositionals: false });
-    // The daemon's options are checked now, not at the service's first start.
-    parseFlags(daemonArgs);
+    // The daemon's options are checked now (names and values), not at the service's first start.
+    const daemon = parseFlags(daemonArgs);
+    resolveConfig(daemon.values, daemon.sources, { name: PACKAGE_NAME });
     return { values: values as Values, daemonArgs };
   } catch (error) {
     if (error instanceof ExitError) throw error;
@@ -101,7 +103,7 @@ export const unitCommand: CommandDef = defineCommand({
     const { values, daemonArgs } = parse("unit", { ...PLACEMENT, ...UNIT_SHAPE }, rawArgs);
     const where = placement(values);
     const paths = resolvePaths(where);
-    process.stdout.write(renderUnit({ ...unitShape(values, daemonArgs), name: where.name, binPath: paths.binForUnit, user: where.user, type: "notify" }));
+    process.stdout.write(renderUnit({ ...unitShape(values, daemonArgs), name: where.name, binPath: paths.binForUnit, user: where.user, type: liveUnitType() }));
   },
 });
 

@@ -44,6 +44,15 @@ export function defaultDirs(user: boolean): { binDir: string; unitDir: string } 
   return user ? { binDir: join(homedir(), ".local/bin"), unitDir: join(homedir(), ".config/systemd/user") } : { binDir: "/usr/local/bin", unitDir: "/etc/systemd/system" };
 }
 
+/**
+ * The service type for this machine's systemd: `notify-reload` from systemd 253 on (it sends the
+ * reload signal itself and waits for RELOADING=1/READY=1), else `notify`.
+ */
+export function liveUnitType(): "notify" | "notify-reload" {
+  const version = systemdVersion();
+  return version !== null && version >= 253 ? "notify-reload" : "notify";
+}
+
 /** Exits 64 unless `name` is a valid unit name; returns where the binary and the unit go on disk. */
 export function resolvePaths(p: Placement): { bin: string; binForUnit: string; unit: string; wants: string } {
   if (!isValidUnitName(p.name)) {
@@ -93,15 +102,8 @@ export function install(request: InstallRequest): void {
   const paths = resolvePaths(request);
   if (request.now && request.root !== null) throw new ExitError("--now starts the service, which cannot be done under --root", EX_USAGE);
   const live = request.root === null;
-  const version = live ? systemdVersion() : null;
-  const text = renderUnit({
-    ...request.unit,
-    name: request.name,
-    binPath: paths.binForUnit,
-    user: request.user,
-    // systemd ≥ 253 can send the reload signal itself and wait for RELOADING=1/READY=1.
-    type: version !== null && version >= 253 ? "notify-reload" : "notify",
-  });
+  // Staged units (--root) are for another machine: plain notify works on every systemd.
+  const text = renderUnit({ ...request.unit, name: request.name, binPath: paths.binForUnit, user: request.user, type: live ? liveUnitType() : "notify" });
 
   // Every refusal first: nothing is written unless everything can be.
   const existingUnit = readIfExists(paths.unit);
@@ -159,9 +161,13 @@ export function uninstall(request: Placement & { force: boolean; dryRun: boolean
     else if (isSymlink(paths.wants)) steps.push({ text: `remove ${paths.wants}`, run: () => rmSync(paths.wants) });
     steps.push({ text: `remove ${paths.unit}`, run: () => rmSync(paths.unit) });
   }
-  if (existsSync(paths.bin)) steps.push({ text: `remove ${paths.bin}`, run: () => rmSync(paths.bin) });
+  const ours = existingUnit !== null && isOurUnit(existingUnit.toString(), request.name);
+  if (existsSync(paths.bin)) {
+    if (ours || request.force) steps.push({ text: `remove ${paths.bin}`, run: () => rmSync(paths.bin) });
+    else console.log(`${paths.bin} is left alone: no unit of ours points at it (--force removes it)`);
+  }
   if (steps.length === 0) {
-    console.log(`nothing to remove: neither ${paths.unit} nor ${paths.bin} exists`);
+    if (!existsSync(paths.bin)) console.log(`nothing to remove: neither ${paths.unit} nor ${paths.bin} exists`);
     return;
   }
   if (live) steps.push({ text: `run systemctl${request.user ? " --user" : ""} daemon-reload`, run: () => systemctl(["daemon-reload"], request.user) });
