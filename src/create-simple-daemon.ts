@@ -10,7 +10,7 @@
  * Bad input prints one line and exits 64 (usage) or 73 (cannot create); without a TTY, with
  * --yes, or in CI ($CI set), it never prompts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -266,35 +266,63 @@ function cannotCreate(path: string, error: unknown): UsageError {
   return new UsageError(`cannot create ${path}: ${reason}`, EX_CANTCREAT);
 }
 
-/** Assembles the project beside the target, then moves it into place in one rename (per entry with --force). */
+/** Relative paths of the files under `dir`. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
+}
+
+/** With --force: a template file whose place in the target is a folder (or under a file) cannot be written. */
+function mergeConflict(staging: string, target: string): string | null {
+  for (const file of filesUnder(staging)) {
+    const parts = file.split("/");
+    for (let i = 1; i <= parts.length; i++) {
+      const path = join(target, ...parts.slice(0, i));
+      if (!existsSync(path)) break;
+      const isDir = statSync(path).isDirectory();
+      if (i < parts.length ? !isDir : isDir) return `${path} is in the way of the project's ${file}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Assembles the project, then puts it in place. A new folder is assembled beside the target and
+ * renamed in one step. An existing folder (empty, or not empty with --force) gets the project
+ * assembled inside it — the same file system even when it is a mount point — then moved in file
+ * by file, after every conflict has been checked: files of the template replace the target's,
+ * everything else in the target stays.
+ */
 function createProject(a: Answers, force: boolean): string {
   const target = resolve(a.dir);
   const state = checkTarget(target, force);
-  const staging = join(dirname(target), `.${basename(target)}.${TOOL}-${process.pid}`);
+  const staging = state === "absent" ? join(dirname(target), `.${basename(target)}.${TOOL}-${process.pid}`) : join(target, `.${TOOL}-${process.pid}`);
   try {
-    mkdirSync(dirname(target), { recursive: true });
+    mkdirSync(dirname(staging), { recursive: true });
     mkdirSync(staging);
   } catch (error) {
     throw cannotCreate(target, error);
   }
   try {
     writeProject(staging, a);
-    if (state === "nonempty") {
-      for (const entry of readdirSync(staging)) {
-        rmSync(join(target, entry), { recursive: true, force: true });
-        renameSync(join(staging, entry), join(target, entry));
-      }
-      rmdirSync(staging);
-    } else {
-      if (state === "empty") rmdirSync(target);
+    if (state === "absent") {
       renameSync(staging, target);
+      return target;
     }
+    const conflict = mergeConflict(staging, target);
+    if (conflict !== null) throw new UsageError(`cannot write into ${target}: ${conflict}`, EX_CANTCREAT);
+    for (const file of filesUnder(staging)) {
+      mkdirSync(dirname(join(target, file)), { recursive: true });
+      renameSync(join(staging, file), join(target, file));
+    }
+    rmSync(staging, { recursive: true, force: true });
+    return target;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     if (error instanceof UsageError) throw error;
     throw cannotCreate(target, error);
   }
-  return target;
 }
 
 function run(argv: string[], cwd: string, env?: Record<string, string | undefined>): number {

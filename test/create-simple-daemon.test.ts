@@ -156,11 +156,25 @@ describe("a generated project", () => {
     const dir = tempDir("sd-gen-");
     writeFileSync(join(dir, "NOTES.txt"), "mine\n");
     writeFileSync(join(dir, "README.md"), "old readme\n");
+    await Bun.write(join(dir, "src/mine.ts"), "export const mine = 1;\n");
     const created = await create([dir, "--name", "forced", "--yes", "--no-install", "--no-git", "--force"], "/");
     expect(created.code).toBe(0);
     expect(readFileSync(join(dir, "NOTES.txt"), "utf8")).toBe("mine\n");
+    expect(readFileSync(join(dir, "src/mine.ts"), "utf8")).toBe("export const mine = 1;\n");
     expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# forced\n");
     expect(existsSync(join(dir, "src/work.ts"))).toBe(true);
+    expect(readdirSync(dir).filter((e) => e.startsWith(".create-simple-daemon"))).toEqual([]);
+  });
+
+  test("--force stops before moving anything when a folder is in the way of a file", async () => {
+    const dir = tempDir("sd-gen-");
+    await Bun.write(join(dir, "src/work.ts/keep"), "a folder where the project has a file\n");
+    writeFileSync(join(dir, "README.md"), "old readme\n");
+    const refused = await create([dir, "--name", "blocked", "--yes", "--no-install", "--no-git", "--force"], "/");
+    expect(refused.code).toBe(73);
+    expect(refused.stderr).toBe(`create-simple-daemon: cannot write into ${dir}: ${dir}/src/work.ts is in the way of the project's src/work.ts\n`);
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("old readme\n");
+    expect(readdirSync(dir).sort()).toEqual(["README.md", "src"]);
   });
 
   test("on a terminal it asks for what the flags left open", async () => {
