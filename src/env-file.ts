@@ -13,92 +13,140 @@ export interface EnvFile {
   values: Record<string, string>;
   /** Lines systemd ignores too, with why (no '=', bad name): worth a WARNING, not an exit. */
   ignored: string[];
+  /** False when there was no file (it then has no values). */
+  exists: boolean;
 }
 
-/** An environment file that exists but cannot be read or parsed (an unterminated quote). */
-export class EnvFileError extends Error {}
+/** An environment file that exists but cannot be read; `code` is the errno name. */
+export class EnvFileError extends Error {
+  constructor(
+    message: string,
+    readonly code = "",
+  ) {
+    super(message);
+  }
+}
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Parses the text of an environment file; `path` is only for messages. */
-export function parseEnvFile(text: string, path = "environment file"): EnvFile {
+type State = "preKey" | "key" | "preValue" | "value" | "valueEscape" | "single" | "double" | "doubleEscape" | "comment" | "commentEscape";
+const WHITESPACE = " \t\n\r";
+const NEWLINE = "\n\r";
+/** Characters a backslash unescapes inside double quotes (POSIX shell). */
+const SHELL_NEED_ESCAPE = '"\\`$';
+
+/**
+ * Parses the text of an environment file with systemd's own state machine
+ * (src/basic/env-file.c, parse_env_file_internal), so the daemon sees exactly the values
+ * systemd exported: text after a closing quote is appended (`A='x'y` is `xy`), trailing
+ * whitespace is dropped unless escaped, an unterminated quote runs to the end of the file, a
+ * comment ending in a backslash does not swallow the next line (systemd ≥ 254; 252 does, so that
+ * case is reported). Checked against systemd 252 in the nspawn tier's container. `path` is only
+ * for messages.
+ */
+export function parseEnvFile(text: string, path = "environment file"): Omit<EnvFile, "exists"> {
   const values: Record<string, string> = {};
   const ignored: string[] = [];
-  let i = 0;
+  let state: State = "preKey";
+  let key = "";
+  let value = "";
+  let keyWhitespaceAt = -1;
+  let valueWhitespaceAt = -1;
   let line = 1;
-  const at = () => text[i];
-  while (i < text.length) {
-    const startLine = line;
-    // One logical line: its key part up to '=', or the whole line when there is none.
-    let end = text.indexOf("\n", i);
-    if (end === -1) end = text.length;
-    const head = text.slice(i, end).trimStart();
-    if (head === "" || head.startsWith("#") || head.startsWith(";")) {
-      i = end + 1;
-      line += 1;
-      continue;
-    }
-    const eq = text.indexOf("=", i);
-    if (eq === -1 || eq > end) {
-      ignored.push(`${path} line ${startLine} has no '=' and is ignored`);
-      i = end + 1;
-      line += 1;
-      continue;
-    }
-    const key = text.slice(i, eq).trim();
-    i = eq + 1;
-    while (at() === " " || at() === "\t") i += 1;
-    let value = "";
-    if (at() === "'") {
-      const close = text.indexOf("'", i + 1);
-      if (close === -1) throw new EnvFileError(`${path} line ${startLine}: unterminated ' quote`);
-      value = text.slice(i + 1, close);
-      line += value.split("\n").length - 1;
-      i = close + 1;
-    } else if (at() === '"') {
-      i += 1;
-      for (;;) {
-        const c = at();
-        if (c === undefined) throw new EnvFileError(`${path} line ${startLine}: unterminated " quote`);
-        i += 1;
-        if (c === '"') break;
-        if (c === "\n") line += 1;
-        if (c !== "\\") {
-          value += c;
-          continue;
+  let keyLine = 1;
+  const push = () => {
+    const name = keyWhitespaceAt === -1 ? key : key.slice(0, keyWhitespaceAt);
+    const finalValue = state === "value" && valueWhitespaceAt !== -1 ? value.slice(0, valueWhitespaceAt) : value;
+    if (NAME.test(name)) values[name] = finalValue;
+    else ignored.push(`${path} line ${keyLine}: ${JSON.stringify(name)} is not a variable name and is ignored`);
+    key = "";
+    value = "";
+  };
+  for (const c of text) {
+    switch (state) {
+      case "preKey":
+        if (c === "#" || c === ";") state = "comment";
+        else if (!WHITESPACE.includes(c)) {
+          state = "key";
+          key = c;
+          keyWhitespaceAt = -1;
+          keyLine = line;
         }
-        const next = at();
-        i += 1;
-        if (next === "\n") line += 1;
-        else if (next !== undefined && '"\\`$'.includes(next)) value += next;
-        else value += `\\${next ?? ""}`;
-      }
-    } else {
-      for (;;) {
-        const c = at();
-        if (c === undefined || c === "\n") break;
-        i += 1;
-        if (c !== "\\") {
-          value += c;
-          continue;
+        break;
+      case "key":
+        if (NEWLINE.includes(c)) {
+          ignored.push(`${path} line ${keyLine} has no '=' and is ignored`);
+          state = "preKey";
+          key = "";
+        } else if (c === "=") {
+          state = "preValue";
+          valueWhitespaceAt = -1;
+        } else {
+          if (!WHITESPACE.includes(c)) keyWhitespaceAt = -1;
+          else if (keyWhitespaceAt === -1) keyWhitespaceAt = key.length;
+          key += c;
         }
-        const next = at();
-        i += 1;
-        if (next === "\n") line += 1;
-        else if (next !== undefined) value += next;
-      }
-      value = value.replace(/[ \t\r]+$/, "");
+        break;
+      case "preValue":
+        if (NEWLINE.includes(c)) {
+          push();
+          state = "preKey";
+        } else if (c === "'") state = "single";
+        else if (c === '"') state = "double";
+        else if (c === "\\") state = "valueEscape";
+        else if (!WHITESPACE.includes(c)) {
+          state = "value";
+          value += c;
+        }
+        break;
+      case "value":
+        if (NEWLINE.includes(c)) {
+          push();
+          state = "preKey";
+        } else if (c === "\\") {
+          state = "valueEscape";
+          valueWhitespaceAt = -1;
+        } else {
+          if (!WHITESPACE.includes(c)) valueWhitespaceAt = -1;
+          else if (valueWhitespaceAt === -1) valueWhitespaceAt = value.length;
+          value += c;
+        }
+        break;
+      case "valueEscape":
+        state = "value";
+        // An escaped newline continues the line; anything else is taken as it is.
+        if (!NEWLINE.includes(c)) value += c;
+        break;
+      case "single":
+        if (c === "'") state = "preValue";
+        else value += c;
+        break;
+      case "double":
+        if (c === '"') state = "preValue";
+        else if (c === "\\") state = "doubleEscape";
+        else value += c;
+        break;
+      case "doubleEscape":
+        state = "double";
+        if (SHELL_NEED_ESCAPE.includes(c)) value += c;
+        else if (c !== "\n") value += `\\${c}`;
+        break;
+      case "comment":
+        if (c === "\\") state = "commentEscape";
+        else if (NEWLINE.includes(c)) state = "preKey";
+        break;
+      case "commentEscape":
+        if (NEWLINE.includes(c)) {
+          // systemd 252 (Debian 12) reads the next line as part of the comment; 254 and later do not.
+          ignored.push(`${path} line ${line}: a comment ending in '\\' hides the next line from systemd before 254 (later ones read it); remove the backslash`);
+          state = "preKey";
+        } else state = "comment";
+        break;
     }
-    // Whatever follows a closing quote on its line is dropped, as systemd does.
-    const rest = text.indexOf("\n", i);
-    i = rest === -1 ? text.length : rest + 1;
-    line += 1;
-    if (!NAME.test(key)) {
-      ignored.push(`${path} line ${startLine}: ${JSON.stringify(key)} is not a variable name and is ignored`);
-      continue;
-    }
-    values[key] = value;
+    if (c === "\n") line += 1;
   }
+  if (state === "key") ignored.push(`${path} line ${keyLine} has no '=' and is ignored`);
+  else if (!["preKey", "comment", "commentEscape"].includes(state)) push();
   return { values, ignored };
 }
 
@@ -112,9 +160,9 @@ export function readEnvFile(path: string): EnvFile {
     text = readFileSync(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { values: {}, ignored: [] };
+    if (code === "ENOENT") return { values: {}, ignored: [], exists: false };
     const reason = code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a folder" : ((error as Error).message ?? String(error));
-    throw new EnvFileError(`cannot read ${path}: ${reason}`);
+    throw new EnvFileError(`cannot read ${path}: ${reason}`, code);
   }
-  return parseEnvFile(text, path);
+  return { ...parseEnvFile(text, path), exists: true };
 }

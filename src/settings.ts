@@ -6,7 +6,7 @@
  * though systemd put it in our process environment at start.
  */
 import { type DaemonConfig, resolveConfig } from "./config.ts";
-import { EnvFileError, readEnvFile } from "./env-file.ts";
+import { type EnvFile, EnvFileError, readEnvFile } from "./env-file.ts";
 import { EX_CONFIG, ExitError } from "./exit-codes.ts";
 import { envName, OPTION_SPECS, type OptionName, parseFlags, readEnv, upperSnake } from "./options.ts";
 import { isJournalStream } from "./systemd/journal-stream.ts";
@@ -22,7 +22,9 @@ export class SettingsLoader {
   readonly #flags: ReturnType<typeof parseFlags>;
   readonly #processEnv: Record<string, string | undefined>;
   /** The environment file's variables at the first load: systemd copied them into our environment. */
-  #fromFileAtStart: Set<string> | null = null;
+  #fromFileAtStart: Map<string, string> | null = null;
+  /** Whether the environment file existed at some load. */
+  #fileExisted = false;
 
   /**
    * Parses the flags strictly (ExitError 64 on a mistake). `prefix` is the package name whose
@@ -46,24 +48,41 @@ export class SettingsLoader {
     let env: Record<string, string | undefined> = this.#processEnv;
     const fileSources: Record<string, string> = {};
     if (envFilePath !== undefined && envFilePath !== "") {
-      let file: ReturnType<typeof readEnvFile>;
+      const first = this.#fromFileAtStart === null;
+      let file: EnvFile | null;
       try {
         file = readEnvFile(envFilePath);
       } catch (error) {
-        if (error instanceof EnvFileError) throw new ExitError(error.message, EX_CONFIG);
-        throw error;
+        if (!(error instanceof EnvFileError)) throw error;
+        // systemd read the file as root and passed its values in our environment; a file only
+        // root may read is still a working start, but a reload cannot see it.
+        if (!(first && error.code === "EACCES")) throw new ExitError(error.message, EX_CONFIG);
+        warnings.push(`${error.message}: running with the values systemd passed; make it readable by the service for reloads to see it`);
+        file = null;
       }
-      warnings.push(...file.ignored);
-      this.#fromFileAtStart ??= new Set(Object.keys(file.values));
-      env = { ...this.#processEnv };
-      for (const key of this.#fromFileAtStart) delete env[key];
-      for (const [key, value] of Object.entries(file.values)) {
-        if (key === envFileVariable) {
-          warnings.push(`${key} in ${envFilePath} has no effect: the file to read cannot be named inside it`);
-          continue;
+      if (file !== null && !file.exists && this.#fileExisted) {
+        throw new ExitError(`${envFilePath} has gone since the start; an empty file clears its settings`, EX_CONFIG);
+      }
+      if (file !== null) {
+        warnings.push(...file.ignored);
+        this.#fileExisted ||= file.exists;
+        this.#fromFileAtStart ??= new Map(Object.entries(file.values));
+        env = { ...this.#processEnv };
+        for (const [key, valueAtStart] of this.#fromFileAtStart) {
+          // Only what the environment got from the file goes with a line deleted from it.
+          if (this.#processEnv[key] === valueAtStart) delete env[key];
+          if (!(key in file.values)) warnings.push(`${key} is no longer in ${envFilePath}: its default applies`);
         }
-        env[key] = value;
-        fileSources[key] = `${key} in ${envFilePath}`;
+        for (const [key, value] of Object.entries(file.values)) {
+          if (key === envFileVariable) {
+            warnings.push(`${key} in ${envFilePath} has no effect: the file to read cannot be named inside it`);
+            continue;
+          }
+          env[key] = value;
+          fileSources[key] = `${key} in ${envFilePath}`;
+        }
+      } else {
+        this.#fromFileAtStart ??= new Map();
       }
     }
     warnings.push(...this.#unknownVariables(env));

@@ -1,7 +1,7 @@
 // Environment files, parsed as systemd.exec(5) describes EnvironmentFile=, and re-read on SIGHUP
 // by the real binary.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EnvFileError, parseEnvFile, readEnvFile } from "../src/env-file.ts";
 import { binaries } from "./support/binaries.ts";
@@ -49,9 +49,22 @@ describe("parseEnvFile", () => {
     expect(ignored).toEqual(["/etc/default/x line 2 has no '=' and is ignored", '/etc/default/x line 3: "1BAD" is not a variable name and is ignored']);
   });
 
-  test("an unterminated quote is an error; a missing file is empty; an unreadable one is an error", () => {
-    expect(() => parseEnvFile("A='open\nB=2\n", "f")).toThrow("f line 1: unterminated ' quote");
-    expect(readEnvFile(join(tempDir(), "missing"))).toEqual({ values: {}, ignored: [] });
+  test("the corners where systemd's state machine decides (src/basic/env-file.c)", () => {
+    const text = ["AFTER_QUOTE='x'y", 'COMMENTISH="x" # c', "ESCAPED_SPACE=a\\ ", "TRAILING=b   ", "# comment \\", "NEXT=after an escaped comment end", "OPEN='runs to the end", "B=2", ""].join("\n");
+    const parsed = parseEnvFile(text, "f");
+    expect(parsed.ignored).toEqual(["f line 5: a comment ending in '\\' hides the next line from systemd before 254 (later ones read it); remove the backslash"]);
+    expect(parsed.values).toEqual({
+      AFTER_QUOTE: "xy",
+      COMMENTISH: "x# c",
+      ESCAPED_SPACE: "a ",
+      TRAILING: "b",
+      NEXT: "after an escaped comment end",
+      OPEN: "runs to the end\nB=2\n",
+    });
+  });
+
+  test("a missing file is empty; an unreadable one is an error", () => {
+    expect(readEnvFile(join(tempDir(), "missing"))).toEqual({ values: {}, ignored: [], exists: false });
     expect(() => readEnvFile(tempDir())).toThrow(EnvFileError);
   });
 });
@@ -88,6 +101,7 @@ describe("--env-file", () => {
     expect(await d.exited()).toBe(0);
     const log = d.log();
     expect(log).toContain("Settings changed: intervalSec 0.05 → 0.06.");
+    expect(log).toContain(`WARNING - MSG:> SIMPLE_DAEMON_LOG_LEVEL is no longer in ${path}: its default applies`);
     expect(log).toContain("Logging reconfigured.");
     expect(log).toContain("WARNING - MSG:> Setting mode changed from passive to aggressive: it takes effect after a restart.");
     expect(log).toContain("interrupted == True");
@@ -104,6 +118,19 @@ describe("--env-file", () => {
     expect(d.log()).toContain(failed);
     const cycles = d.log().match(/work cycle \d+/g)?.length ?? 0;
     await d.waitForLog("work cycle", cycles + 2);
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+  });
+
+  test("a file that has gone since the start keeps the old settings on reload", async () => {
+    const path = envFile("SIMPLE_DAEMON_INTERVAL=0.05\n");
+    const d = startDaemon({ bin: fixture, args: ["--env-file", path] });
+    await d.waitForLog("work cycle 2");
+    rmSync(path);
+    d.kill("SIGHUP");
+    await d.waitForLog("Reload done.");
+    expect(d.log()).toContain(`ERROR - MSG:> Reload failed, keeping the previous settings: ${path} has gone since the start; an empty file clears its settings`);
+    expect(d.log()).not.toContain("Settings changed");
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
   });

@@ -131,6 +131,14 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
     console.error(`systemd tier: systemctl stop took ${stopMs.toFixed(0)} ms`);
   }, TEST_MS);
 
+  test("an environment file only root may read: systemd's values are used, with a WARNING", async () => {
+    await sh("chmod 600 /etc/default/simple-daemon");
+    await box.exec(["systemctl", "start", "simple-daemon"]);
+    expect(await prop("simple-daemon", "ActiveState")).toBe("active");
+    await journalEntry("simple-daemon", "the WARNING", (e) => message(e).includes("cannot read /etc/default/simple-daemon: permission denied: running with the values systemd passed"));
+    await box.exec(["systemctl", "stop", "simple-daemon"]);
+  }, TEST_MS);
+
   test("PRIORITY per level on stdout, --syslog and --journal, and _PID finds the daemon's records", async () => {
     // The container shares the host's network: a host listener proves outbound TCP works in the sandbox.
     let connections = 0;
