@@ -22,7 +22,10 @@ export class LoopMetrics {
   ready = false;
   interrupted = false;
   /** /healthz fails once the last cycle ended longer ago than this; run-loop.ts keeps it current. */
-  healthLimitSec = 120;
+  healthLimitSec = Number.POSITIVE_INFINITY;
+  /** A limit set by a reload, taken on when the next cycle ends. */
+  #nextHealthLimitSec: number | null = null;
+  #healthLimitSet = false;
 
   /** Records the end of one cycle. */
   cycleEnded(durationMs: number, overran: boolean, failed: boolean): void {
@@ -36,6 +39,10 @@ export class LoopMetrics {
     if (failed) this.errors += 1;
     else this.lastSuccessSec = Date.now() / 1000;
     this.lastCycleEndAt = performance.now();
+    if (this.#nextHealthLimitSec !== null) {
+      this.healthLimitSec = this.#nextHealthLimitSec;
+      this.#nextHealthLimitSec = null;
+    }
   }
 
   /** Healthy while the last cycle ended at most `healthLimitSec` ago. */
@@ -45,9 +52,20 @@ export class LoopMetrics {
 
   /**
    * Sets the health limit from the settings: two intervals plus --work-timeout (a cycle may run
-   * that long), at least 1 s so back-to-back cycles (interval 0) have room to end.
+   * that long), at least 1 s. Back-to-back cycles (interval 0) without --work-timeout give no
+   * basis to call a long cycle hung: the limit is then infinite. A reload's new limit applies
+   * once the next cycle ends (the sleep under way keeps its old length); until then the larger
+   * of the two holds.
    */
   setHealthLimit(intervalSec: number, workTimeoutSec: number | null): void {
-    this.healthLimitSec = Math.max(2 * intervalSec + (workTimeoutSec ?? 0), 1);
+    const span = 2 * intervalSec + (workTimeoutSec ?? 0);
+    const limit = span === 0 ? Number.POSITIVE_INFINITY : Math.max(span, 1);
+    if (!this.#healthLimitSet) {
+      this.healthLimitSec = limit;
+      this.#healthLimitSet = true;
+      return;
+    }
+    this.#nextHealthLimitSec = limit;
+    this.healthLimitSec = Math.max(this.healthLimitSec, limit);
   }
 }
