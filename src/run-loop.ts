@@ -72,8 +72,9 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
             log.info("Log files reopened.");
           }
           if (next !== null) {
+            const previousIntervalSec = config.intervalSec;
             config = applyLive(config, next, log);
-            schedule.retime(config.intervalSec);
+            if (config.intervalSec !== previousIntervalSec) schedule.retime(config.intervalSec);
             metrics.setHealthLimit(config.intervalSec, config.workTimeoutSec);
             daemon.shutdownTimeoutSec = config.shutdownTimeoutSec;
           }

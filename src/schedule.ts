@@ -44,6 +44,10 @@ export class Schedule {
   #maxMs = 0;
   #overruns = 0;
   #skipped = 0;
+  /** Start of the running or last cycle, and whether one is running. */
+  #lastStart: number | null = null;
+  #running = false;
+  #retimed = new AbortController();
   summaryLogged = false;
 
   constructor(intervalSec: number) {
@@ -56,18 +60,45 @@ export class Schedule {
   }
 
   /**
-   * Changes the interval (a reload): the next cycle to begin starts a new fixed-rate series at
-   * the new interval; a sleep already under way keeps its length. Statistics carry on.
+   * Changes the interval (a reload) at monotonic time `now`, starting a new fixed-rate series:
+   * a running cycle becomes its first tick; during the sleep after a cycle, the next one is due
+   * one new interval after the last one started, or at once if that has passed (no overrun is
+   * counted for it). `retimeSignal` aborts, so a sleep under way can recompute its length.
+   * Statistics carry on.
    */
-  retime(intervalSec: number): void {
+  retime(intervalSec: number, now = performance.now()): void {
     this.#intervalMs = checkedIntervalMs(intervalSec);
-    this.#origin = null;
-    this.#tick = 0;
+    if (this.#lastStart === null) {
+      this.#origin = null;
+      this.#tick = 0;
+    } else if (this.#running) {
+      this.#origin = this.#lastStart;
+      this.#tick = 0;
+    } else {
+      this.#origin = Math.max(this.#lastStart, now - this.#intervalMs);
+      this.#tick = 1;
+    }
+    const wake = this.#retimed;
+    this.#retimed = new AbortController();
+    wake.abort();
+  }
+
+  /** Aborts at the next retime(): a sleep until the next tick listens to it. */
+  get retimeSignal(): AbortSignal {
+    return this.#retimed.signal;
+  }
+
+  /** Milliseconds from `now` until the next cycle is due, after a cycle ended (0 if it is). */
+  msUntilNextTick(now: number): number {
+    if (this.#origin === null || this.#intervalMs === 0) return 0;
+    return Math.max(0, this.#origin + this.#tick * this.#intervalMs - now);
   }
 
   /** Marks the start of a cycle at monotonic time `now` and returns its 1-based number. */
   begin(now: number): number {
     this.#origin ??= now;
+    this.#lastStart = now;
+    this.#running = true;
     return this.#cycles + 1;
   }
 
@@ -77,6 +108,7 @@ export class Schedule {
    * skipped, so cycles never overlap and never bunch up to "catch up".
    */
   end(startedAt: number, now: number): CycleEnd {
+    this.#running = false;
     const durationMs = now - startedAt;
     this.#cycles += 1;
     this.#totalMs += durationMs;

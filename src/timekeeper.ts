@@ -107,9 +107,16 @@ export class Timekeeper implements AsyncDisposable {
     }
     this.#onCycleEnd?.(this.cycle, end);
     if (this.#last || this.#signal?.aborted) return logCycleSummary(this.#log, this.#schedule);
-    this.#log.debug("SleepAfterLoop: {seconds} sec", { seconds: Number((end.sleepMs / 1000).toFixed(3)) });
+    let sleepMs = end.sleepMs;
     try {
-      await interruptibleSleep(end.sleepMs, this.#signal);
+      for (;;) {
+        this.#log.debug("SleepAfterLoop: {seconds} sec", { seconds: Number((sleepMs / 1000).toFixed(3)) });
+        // A reload that changes the interval wakes the sleep, which then waits what is left.
+        const retimed = this.#schedule.retimeSignal;
+        await interruptibleSleep(sleepMs, this.#signal ? AbortSignal.any([this.#signal, retimed]) : retimed);
+        if (!retimed.aborted || this.#signal?.aborted) break;
+        sleepMs = this.#schedule.msUntilNextTick(performance.now());
+      }
     } finally {
       if (this.#signal?.aborted) logCycleSummary(this.#log, this.#schedule);
     }

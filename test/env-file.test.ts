@@ -107,6 +107,20 @@ describe("--env-file", () => {
     expect(log).toContain("interrupted == True");
   });
 
+  test("a reload that shortens the interval cuts the sleep under way short", async () => {
+    const path = envFile("SIMPLE_DAEMON_INTERVAL=3600\n");
+    const d = startDaemon({ bin: fixture, args: ["--env-file", path] });
+    await d.waitForLog("SleepAfterLoop: 3600 sec");
+    writeFileSync(path, "SIMPLE_DAEMON_INTERVAL=0.05\n");
+    d.kill("SIGHUP");
+    // An hour's sleep would outlast this wait by far.
+    await d.waitForLog("work cycle 3");
+    d.kill("SIGTERM");
+    expect(await d.exited()).toBe(0);
+    expect(d.log()).toContain("Settings changed: intervalSec 3600 → 0.05.");
+    expect(d.log()).not.toContain("overran");
+  });
+
   test("a reload with a bad value keeps the old settings, says why, and the daemon goes on", async () => {
     const path = envFile("SIMPLE_DAEMON_INTERVAL=0.05\n");
     const d = startDaemon({ bin: fixture, args: ["--env-file", path] });

@@ -61,3 +61,37 @@ describe("Schedule", () => {
     expect(() => new Schedule(Number.NaN)).toThrow(RangeError);
   });
 });
+
+describe("Schedule.retime (a reload that changes the interval)", () => {
+  test("during the sleep: the next cycle is due one new interval after the last start, or now", () => {
+    const shorter = new Schedule(100);
+    shorter.begin(0);
+    expect(shorter.end(0, 5).sleepMs).toBe(99_995);
+    shorter.retime(10, 3_000);
+    expect(shorter.msUntilNextTick(3_000)).toBe(7_000);
+    const passed = new Schedule(100);
+    passed.begin(0);
+    passed.end(0, 5);
+    passed.retime(10, 50_000);
+    expect(passed.msUntilNextTick(50_000)).toBe(0);
+    // That late start is not an overrun, and the new series runs on from it.
+    passed.begin(50_000);
+    expect(passed.end(50_000, 50_001)).toEqual({ durationMs: 1, sleepMs: 9_999, skippedTicks: 0, overran: false });
+  });
+
+  test("during a cycle: the running cycle is the first tick of the new series", () => {
+    const s = new Schedule(100);
+    s.begin(0);
+    s.retime(10, 5);
+    expect(s.end(0, 6_000)).toEqual({ durationMs: 6_000, sleepMs: 4_000, skippedTicks: 0, overran: false });
+  });
+
+  test("retimeSignal aborts once per retime", () => {
+    const s = new Schedule(1);
+    const first = s.retimeSignal;
+    expect(first.aborted).toBe(false);
+    s.retime(2);
+    expect(first.aborted).toBe(true);
+    expect(s.retimeSignal.aborted).toBe(false);
+  });
+});
