@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "./support/binaries.ts";
-import { cleanEnv, tempDir, waitFor } from "./support/daemon-process.ts";
+import { cleanEnv, tempDir, track, waitFor } from "./support/daemon-process.ts";
 
 const canUnshare = process.getuid?.() === 0 && Bun.which("unshare") !== null;
 if (!canUnshare) console.error("!!! SKIPPED test/pid1.test.ts: needs root and unshare(1) for a PID namespace");
@@ -33,7 +33,7 @@ const childrenOf = (parent: number) =>
 /** Runs the fixture as PID 1 under `unshare --pid --fork --mount-proc`; returns its host PID too. */
 async function startAsPid1(args: string[], env: Record<string, string>) {
   const logDir = tempDir();
-  const proc = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", fixture, "--log-dir", logDir, ...args], { env: cleanEnv(env), stdout: "pipe", stderr: "pipe" });
+  const proc = track(Bun.spawn(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", fixture, "--log-dir", logDir, ...args], { env: cleanEnv(env), stdout: "pipe", stderr: "pipe" }));
   let stderr = "";
   void (async () => {
     for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk);

@@ -1,7 +1,9 @@
-// Preloaded by bunfig.toml: compile the binaries before the first test's timeout starts, and
-// remove this run's scratch folder (binaries, logs, generated projects) after the last test.
-import { afterAll, setDefaultTimeout } from "bun:test";
+// Preloaded by bunfig.toml: compile the binaries before the first test's timeout starts, kill
+// what a failed test left running, and remove this run's scratch folder (binaries, logs,
+// generated projects) after the last test.
+import { afterAll, afterEach, setDefaultTimeout } from "bun:test";
 import { binaries } from "./binaries.ts";
+import { killLeftovers } from "./daemon-process.ts";
 import { removeRunRoot, sweepStaleRunRoots } from "./scratch.ts";
 
 sweepStaleRunRoots();
@@ -10,4 +12,6 @@ await binaries();
 // Tests spawn real processes and wait on events; a slow CI machine gets room.
 setDefaultTimeout(60_000);
 
+// A test that failed half-way may have left its daemon running: no process outlives its test.
+afterEach(() => killLeftovers());
 afterAll(() => removeRunRoot());

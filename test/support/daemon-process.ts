@@ -40,6 +40,22 @@ export interface DaemonProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
+/** Processes the tests started that may still run; the preload kills them after each test. */
+const started = new Set<Subprocess>();
+
+/** Registers a process so that a test failing half-way does not leave it running. */
+export function track<T extends Subprocess>(proc: T): T {
+  started.add(proc);
+  void proc.exited.then(() => started.delete(proc));
+  return proc;
+}
+
+/** SIGKILLs every tracked process still running (a test that failed before stopping its daemon). */
+export function killLeftovers(): void {
+  for (const proc of started) proc.kill("SIGKILL");
+  started.clear();
+}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `ms`. */
 export async function waitFor<T>(what: string, check: () => T | undefined, ms = WAIT_MS, describe?: () => string): Promise<T> {
   const deadline = performance.now() + ms;
@@ -77,7 +93,7 @@ export function startDaemon(options: DaemonProcessOptions): DaemonProcess {
   const name = options.name ?? "simple-daemon";
   const logPath = join(logDir, options.logFile ?? `${name}.log`);
   const env = cleanEnv({ ...(options.work ? { FIXTURE_WORK: options.work } : {}), ...options.env });
-  const proc = Bun.spawn([options.bin, "--log-dir", logDir, ...(options.args ?? [])], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = track(Bun.spawn([options.bin, "--log-dir", logDir, ...(options.args ?? [])], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
   let out = "";
   let err = "";
   const decoder = () => new TextDecoder();
