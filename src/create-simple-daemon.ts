@@ -347,20 +347,18 @@ function initGit(target: string): void {
 
 function nextSteps(target: string, a: Answers, installed: boolean): string {
   const cd = relative(process.cwd(), target) || ".";
-  return [
-    "",
-    `Created ${a.name} in ${target}`,
-    "",
-    "Next steps:",
-    `  cd ${cd.includes(" ") ? JSON.stringify(cd) : cd}`,
-    ...(installed ? [] : ["  bun install"]),
-    "  edit src/work.ts                       # your loop body",
-    "  bun run dev                            # run it in the foreground (Ctrl-C stops it)",
-    `  bun run build                          # → dist/${a.name}`,
-    `  sudo ./dist/${a.name} install --now    # install and start the systemd service`,
-    `  journalctl -u ${a.name} -f             # follow its logs`,
-    "",
-  ].join("\n");
+  const steps: Array<[string, string]> = [
+    [`cd ${cd.includes(" ") ? JSON.stringify(cd) : cd}`, ""],
+    ...(installed ? [] : [["bun install", ""] as [string, string]]),
+    ["edit src/work.ts", "your loop body"],
+    ["bun run dev", "run it in the foreground (Ctrl-C stops it)"],
+    ["bun run build", `→ dist/${a.name}`],
+    [`sudo ./dist/${a.name} install --now`, "install and start the systemd service"],
+    [`journalctl -u ${a.name} -f`, "follow its logs"],
+  ];
+  const width = Math.max(...steps.map(([command]) => command.length)) + 2;
+  const lines = steps.map(([command, comment]) => (comment === "" ? `  ${command}` : `  ${command.padEnd(width)}# ${comment}`));
+  return ["", `Created ${a.name} in ${target}`, "", "Next steps:", ...lines, ""].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {

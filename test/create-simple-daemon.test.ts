@@ -80,7 +80,7 @@ describe("a generated project", () => {
     const parent = tempDir("sd-gen-");
     const created = await create(["my-daemon", "--yes"], parent);
     expect(created.code).toBe(0);
-    expect(created.stdout).toContain("Next steps:\n  cd my-daemon\n  edit src/work.ts");
+    expect(created.stdout).toMatch(/Next steps:\n {2}cd my-daemon\n {2}edit src\/work\.ts +# your loop body\n/);
     expect(created.stdout).toContain("sudo ./dist/my-daemon install --now");
     expect(created.stdout).toContain("journalctl -u my-daemon -f");
     const dir = join(parent, "my-daemon");
@@ -175,6 +175,14 @@ describe("a generated project", () => {
     expect(refused.stderr).toBe(`create-simple-daemon: cannot write into ${dir}: ${dir}/src/work.ts is in the way of the project's src/work.ts\n`);
     expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("old readme\n");
     expect(readdirSync(dir).sort()).toEqual(["README.md", "src"]);
+  });
+
+  test("bunx -p <the packed tarball> create-simple-daemon: the way bunx runs a published package", async () => {
+    const parent = tempDir("sd-gen-");
+    const r = await run([process.execPath, "x", "-p", tarball, "create-simple-daemon", "via-bunx", "--yes", "--no-install", "--no-git"], parent);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Created via-bunx in ${join(parent, "via-bunx")}`);
+    expect(readFileSync(join(parent, "via-bunx/src/defaults.ts"), "utf8")).toContain('export const DAEMON_NAME = "via-bunx";');
   });
 
   test("on a terminal it asks for what the flags left open", async () => {
