@@ -11,7 +11,7 @@
  * --yes, or in CI ($CI set), it never prompts.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { DAEMON_DESCRIPTION, DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
@@ -346,7 +346,8 @@ function initGit(target: string): void {
 }
 
 function nextSteps(target: string, a: Answers, installed: boolean): string {
-  const cd = relative(process.cwd(), target) || ".";
+  // The folder as the user named it: relative stays relative, absolute stays absolute.
+  const cd = isAbsolute(a.dir) ? target : relative(process.cwd(), target) || ".";
   const steps: Array<[string, string]> = [
     [`cd ${cd.includes(" ") ? JSON.stringify(cd) : cd}`, ""],
     ...(installed ? [] : [["bun install", ""] as [string, string]]),
