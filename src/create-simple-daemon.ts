@@ -15,6 +15,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from "node:pat
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { DAEMON_DESCRIPTION, DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
+import { errnoReason } from "./errno-reason.ts";
 
 const TOOL = "create-simple-daemon";
 const EX_USAGE = 64;
@@ -261,9 +262,7 @@ function checkTarget(target: string, force: boolean): "absent" | "empty" | "none
 }
 
 function cannotCreate(path: string, error: unknown): UsageError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const reason = code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EROFS" ? "read-only file system" : code === "ENOENT" ? "no such folder" : (error as Error).message;
-  return new UsageError(`cannot create ${path}: ${reason}`, EX_CANTCREAT);
+  return new UsageError(`cannot create ${path}: ${errnoReason(error)}`, EX_CANTCREAT);
 }
 
 /** Relative paths of the files under `dir`. */

@@ -7,6 +7,7 @@
  * backslash. The daemon reads the same file systemd did, so a SIGHUP can pick up edits.
  */
 import { readFileSync } from "node:fs";
+import { errnoReason } from "./errno-reason.ts";
 
 export interface EnvFile {
   /** The assignments, later lines winning. */
@@ -161,8 +162,7 @@ export function readEnvFile(path: string): EnvFile {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { values: {}, ignored: [], exists: false };
-    const reason = code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a folder" : ((error as Error).message ?? String(error));
-    throw new EnvFileError(`cannot read ${path}: ${reason}`, code);
+    throw new EnvFileError(`cannot read ${path}: ${errnoReason(error)}`, code);
   }
   return { ...parseEnvFile(text, path), exists: true };
 }

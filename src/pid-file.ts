@@ -3,6 +3,7 @@
  * supervises the foreground process), so the file simply holds this process's PID.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { errnoReason } from "./errno-reason.ts";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
 
 /**
@@ -27,9 +28,7 @@ export function writePidFile(path: string, pid = process.pid): Disposable {
     try {
       unlinkSync(temporary);
     } catch {}
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    const reason = code === "ENOENT" ? "no such folder" : code === "EACCES" ? "permission denied" : (error as Error).message;
-    throw new ExitError(`cannot write the PID file ${path}: ${reason}`, EX_CANTCREAT);
+    throw new ExitError(`cannot write the PID file ${path}: ${errnoReason(error)}`, EX_CANTCREAT);
   }
   const remove = () => {
     process.off("exit", remove);

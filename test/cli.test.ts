@@ -4,7 +4,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { binaries } from "./support/binaries.ts";
-import { cleanEnv, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { cleanEnv, runToEnd, tempDir } from "./support/daemon-process.ts";
 
 let daemon: string;
 let fixture: string;
@@ -15,9 +15,8 @@ beforeAll(async () => {
 /** Runs the binary to completion with a fresh log folder. */
 async function run(bin: string, args: string[], env: Record<string, string> = {}) {
   const logDir = tempDir();
-  const proc = Bun.spawn([bin, ...args.map((a) => a.replace("$LOGDIR", logDir))], { env: cleanEnv(env), stdout: "pipe", stderr: "pipe" });
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  return { code, stdout, stderr, logDir, files: readdirSync(logDir) };
+  const r = await runToEnd([bin, ...args.map((a) => a.replace("$LOGDIR", logDir))], { env });
+  return { ...r, logDir, files: readdirSync(logDir) };
 }
 
 describe("normal use", () => {

@@ -5,27 +5,11 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ROOT } from "./support/binaries.ts";
-import { cleanEnv, tempDir } from "./support/daemon-process.ts";
+import { runToEnd, tempDir } from "./support/daemon-process.ts";
 
 const SLOW_MS = 600_000;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], cwd: string, options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  const proc = Bun.spawn(argv, {
-    cwd,
-    env: cleanEnv(options.env),
-    stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], cwd: string, options: { stdin?: string; env?: Record<string, string> } = {}) => runToEnd(argv, { cwd, ...options });
 
 async function ok(argv: string[], cwd: string): Promise<string> {
   const r = await run(argv, cwd);

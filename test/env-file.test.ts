@@ -5,7 +5,7 @@ import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EnvFileError, parseEnvFile, readEnvFile } from "../src/env-file.ts";
 import { binaries } from "./support/binaries.ts";
-import { cleanEnv, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -152,8 +152,8 @@ describe("--env-file", () => {
   test("at start: a bad value exits 78, an unreadable file exits 78, a missing file is fine", async () => {
     const bad = envFile("SIMPLE_DAEMON_MODE=sideways\n");
     const run = async (args: string[]) => {
-      const proc = Bun.spawn([fixture, "--once", "--no-log-file", ...args], { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
-      return { code: await proc.exited, stderr: await new Response(proc.stderr).text() };
+      const { code, stderr } = await runToEnd([fixture, "--once", "--no-log-file", ...args]);
+      return { code, stderr };
     };
     expect(await run(["--env-file", bad])).toEqual({
       code: 78,

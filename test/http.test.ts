@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { metricPrefix } from "../src/http/prometheus.ts";
 import { binaries } from "./support/binaries.ts";
-import { cleanEnv, type DaemonProcess, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { runToEnd, type DaemonProcess, startDaemon, tempDir } from "./support/daemon-process.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -92,16 +92,16 @@ describe("--http-port", () => {
   test("a port in use: exit 73, one line, nothing written", async () => {
     using taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
     const logDir = tempDir();
-    const proc = Bun.spawn([fixture, "--log-dir", logDir, "--http-port", String(taken.port)], { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
-    expect(await proc.exited).toBe(73);
-    expect(await new Response(proc.stderr).text()).toBe(`simple-daemon: cannot listen on 127.0.0.1:${taken.port} for --http-port: the address is in use\n`);
+    const r = await runToEnd([fixture, "--log-dir", logDir, "--http-port", String(taken.port)]);
+    expect(r.code).toBe(73);
+    expect(r.stderr).toBe(`simple-daemon: cannot listen on 127.0.0.1:${taken.port} for --http-port: the address is in use\n`);
     expect(existsSync(join(logDir, "simple-daemon.log"))).toBe(false);
   });
 
   test("a bad port: exit 64; off by default", async () => {
-    const proc = Bun.spawn([fixture, "--once", "--no-log-file", "--http-port", "http"], { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
-    expect(await proc.exited).toBe(64);
-    expect(await new Response(proc.stderr).text()).toBe('simple-daemon: invalid value "http" for --http-port: expected a port number 0-65535\n');
+    const bad = await runToEnd([fixture, "--once", "--no-log-file", "--http-port", "http"]);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toBe('simple-daemon: invalid value "http" for --http-port: expected a port number 0-65535\n');
     const d = startDaemon({ bin: fixture, args: ["--once"] });
     expect(await d.exited()).toBe(0);
     expect(d.log()).not.toContain("HTTP endpoint");

@@ -5,18 +5,14 @@ import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 
 import { join } from "node:path";
 import { renderUnit } from "../src/install/unit-file.ts";
 import { binaries, ROOT } from "./support/binaries.ts";
-import { cleanEnv, tempDir } from "./support/daemon-process.ts";
+import { runToEnd, tempDir } from "./support/daemon-process.ts";
 
 let daemon: string;
 beforeAll(async () => {
   daemon = (await binaries()).daemon;
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(argv, { env: cleanEnv(), stdout: "pipe", stderr: "pipe", cwd: ROOT });
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  return { code, stdout, stderr };
-}
+const run = (argv: string[]) => runToEnd(argv, { cwd: ROOT });
 const cli = (...args: string[]) => run([daemon, ...args]);
 
 describe("unit", () => {

@@ -4,7 +4,7 @@ import { beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "./support/binaries.ts";
-import { cleanEnv, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -35,8 +35,8 @@ test("is removed on a forced exit too (second signal during a hung shutdown)", a
 
 test("a PID file that cannot be written: exit 73, one line, no log written", async () => {
   const logDir = tempDir();
-  const proc = Bun.spawn([fixture, "--once", "--log-dir", logDir, "--pid-file", join(tempDir(), "missing", "daemon.pid")], { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
-  expect(await proc.exited).toBe(73);
-  expect(await new Response(proc.stderr).text()).toMatch(/^simple-daemon: cannot write the PID file .*\/missing\/daemon\.pid: no such folder\n$/);
+  const r = await runToEnd([fixture, "--once", "--log-dir", logDir, "--pid-file", join(tempDir(), "missing", "daemon.pid")]);
+  expect(r.code).toBe(73);
+  expect(r.stderr).toMatch(/^simple-daemon: cannot write the PID file .*\/missing\/daemon\.pid: no such folder\n$/);
   expect(existsSync(join(logDir, "simple-daemon.log"))).toBe(false);
 });

@@ -8,6 +8,7 @@
  *   GET /metrics  the Prometheus text format.
  */
 import type { Server } from "bun";
+import { errnoReason } from "../errno-reason.ts";
 import { EX_CANTCREAT, ExitError } from "../exit-codes.ts";
 import type { LoopMetrics } from "./loop-metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
@@ -48,9 +49,7 @@ export function startHealthServer(options: HealthServerOptions): { url: URL } & 
       },
     });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    const reason = code === "EADDRINUSE" ? "the address is in use" : code === "EACCES" ? "permission denied" : code === "EADDRNOTAVAIL" ? "no such local address" : (error as Error).message;
-    throw new ExitError(`cannot listen on ${options.host}:${options.port} for --http-port: ${reason}`, EX_CANTCREAT);
+    throw new ExitError(`cannot listen on ${options.host}:${options.port} for --http-port: ${errnoReason(error)}`, EX_CANTCREAT);
   }
   return { url: server.url, [Symbol.dispose]: () => void server.stop(true) };
 }

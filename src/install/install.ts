@@ -8,6 +8,7 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { errnoReason, isPermissionError } from "../errno-reason.ts";
 import { EX_CANTCREAT, EX_USAGE, ExitError } from "../exit-codes.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 import { systemctl, systemdVersion } from "./systemctl.ts";
@@ -74,8 +75,7 @@ function readIfExists(path: string): Buffer | null {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;
-    const reason = code === "EACCES" ? "permission denied" : code === "ENOTDIR" ? "a part of the path is not a folder" : (error as Error).message;
-    throw new ExitError(`cannot read ${path}: ${reason}`, EX_CANTCREAT);
+    throw new ExitError(`cannot read ${path}: ${errnoReason(error)}`, EX_CANTCREAT);
   }
 }
 
@@ -88,11 +88,8 @@ function perform(steps: Step[], dryRun: boolean): void {
       step.run();
     } catch (error) {
       if (error instanceof ExitError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      const asRoot = process.getuid?.() === 0;
-      const reason =
-        code === "EACCES" || code === "EPERM" ? `permission denied${asRoot ? "" : " (run as root, or use --user)"}` : code === "EROFS" ? "read-only file system" : (error as Error).message;
-      throw new ExitError(`cannot ${step.text}: ${reason}`, EX_CANTCREAT);
+      const hint = isPermissionError(error) && process.getuid?.() !== 0 ? " (run as root, or use --user)" : "";
+      throw new ExitError(`cannot ${step.text}: ${errnoReason(error)}${hint}`, EX_CANTCREAT);
     }
   }
 }

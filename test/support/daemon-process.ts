@@ -82,6 +82,27 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
+export interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end in a clean environment (plus `env`) and returns its exit code and output. */
+export async function runToEnd(argv: string[], options: { cwd?: string; env?: Record<string, string>; stdin?: string } = {}): Promise<Finished> {
+  const proc = track(
+    Bun.spawn(argv, {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+    }),
+  );
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code, stdout, stderr };
+}
+
 /** Makes an empty temporary folder. */
 export function tempDir(prefix = "sd-test-"): string {
   return scratchDir(prefix);

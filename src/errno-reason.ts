@@ -1,0 +1,27 @@
+/**
+ * One short reason for a failed system call, for the one-line errors users see: the errno's
+ * plain words instead of Node's "EACCES: permission denied, open '…'" (the path is already in
+ * the line).
+ */
+const REASONS: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+  ENOENT: "no such folder",
+  ENOTDIR: "a part of the path is not a folder",
+  EISDIR: "is a folder",
+  EADDRINUSE: "the address is in use",
+  EADDRNOTAVAIL: "no such local address",
+};
+
+/** The reason for `error`: plain words for a known errno code, else its message. */
+export function errnoReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return (code !== undefined && REASONS[code]) || (error instanceof Error ? error.message : String(error));
+}
+
+/** Whether `error` is a permission refusal (EACCES or EPERM). */
+export function isPermissionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "EACCES" || code === "EPERM";
+}
