@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { metricPrefix } from "../src/http/prometheus.ts";
 import { binaries } from "./support/binaries.ts";
-import { runToEnd, type DaemonProcess, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { type DaemonProcess, runToEnd, startDaemon, tempDir, waitFor } from "./support/daemon-process.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -22,14 +22,6 @@ const get = async (url: string) => {
   const res = await fetch(url);
   return { status: res.status, body: await res.text(), type: res.headers.get("content-type") };
 };
-async function pollStatus(url: string, status: number): Promise<void> {
-  const deadline = performance.now() + 20_000;
-  while ((await get(url)).status !== status) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${url} → ${status}`);
-    await Bun.sleep(20);
-  }
-}
-
 describe("--http-port", () => {
   test("/healthz and /readyz are 200 while running; /readyz turns 503 as soon as a stop begins", async () => {
     const { d, url } = await withEndpoint(["--interval", "0.05"], "tick,slow:800");
@@ -51,7 +43,7 @@ describe("--http-port", () => {
     await d.waitForLog("work hangs 3");
     expect((await get(`${url}/healthz`)).status).toBe(200);
     // 2 × 0.2 s + 0.6 s after cycle 2 ended.
-    await pollStatus(`${url}/healthz`, 503);
+    await waitFor("/healthz → 503", async () => ((await get(`${url}/healthz`)).status === 503 ? true : undefined));
     expect((await get(`${url}/healthz`)).body).toBe("the loop has not finished a cycle in time\n");
     // The hung work() ignores the stop: abandoned at the shutdown deadline, exit 1.
     d.kill("SIGTERM");

@@ -2,6 +2,7 @@
 // run as a container whose PID 1 is the daemon, and stopped the way an orchestrator stops it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ROOT } from "../support/binaries.ts";
+import { waitFor } from "../support/daemon-process.ts";
 import { localBaseImages, podman, podmanSkipReason } from "../support/podman.ts";
 
 const skipReason = podmanSkipReason();
@@ -31,16 +32,12 @@ describe.skipIf(skipReason !== null)("the Dockerfile", () => {
     await podman(["image", "prune", "--force"], { allowFailure: true });
   }, SLOW_MS);
 
-  /** Polls `podman logs` until `pattern` shows up. */
-  async function waitForLogs(name: string, pattern: RegExp): Promise<string> {
-    const deadline = performance.now() + 30_000;
-    for (;;) {
+  /** Waits until `podman logs` shows `pattern`, and returns the logs. */
+  const waitForLogs = (name: string, pattern: RegExp) =>
+    waitFor(`${pattern} in the logs of ${name}`, async () => {
       const { stdout, stderr } = await podman(["logs", name]);
-      if (pattern.test(stdout + stderr)) return stdout + stderr;
-      if (performance.now() > deadline) throw new Error(`timed out waiting for ${pattern} in the logs of ${name}:\n${stdout}${stderr}`);
-      await Bun.sleep(50);
-    }
-  }
+      return pattern.test(stdout + stderr) ? stdout + stderr : undefined;
+    }, 30_000);
 
   test("the image holds only the binary, runs as a non-root user, logs to stdout, stops on SIGTERM", async () => {
     const inspect = JSON.parse((await podman(["image", "inspect", IMAGE])).stdout)[0];

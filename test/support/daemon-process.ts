@@ -56,11 +56,11 @@ export function killLeftovers(): void {
   started.clear();
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `ms`. */
-export async function waitFor<T>(what: string, check: () => T | undefined, ms = WAIT_MS, describe?: () => string): Promise<T> {
+/** Polls `check` (sync or async) until it returns a value other than undefined, or fails after `ms`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = WAIT_MS, describe?: () => string): Promise<T> {
   const deadline = performance.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined) return value;
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${describe ? `\n--- seen:\n${describe()}` : ""}`);
     await Bun.sleep(10);
