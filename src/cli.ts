@@ -9,7 +9,8 @@ import { releaseEarlySignals } from "./early-signals.ts";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
-import { PACKAGE_DESCRIPTION, PACKAGE_NAME, PACKAGE_VERSION } from "./meta.ts";
+import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
+import { DAEMON_VERSION } from "./meta.ts";
 import { envName, OPTION_SPECS, type OptionName } from "./options.ts";
 import { writePidFile } from "./pid-file.ts";
 import { startHealthServer } from "./http/health-server.ts";
@@ -22,7 +23,7 @@ import type { Work } from "./work-context.ts";
 function cittyArgs(): ArgsDef {
   const args: ArgsDef = {};
   for (const [flag, spec] of Object.entries(OPTION_SPECS)) {
-    const env = envName(PACKAGE_NAME, flag as OptionName);
+    const env = envName(DAEMON_NAME, flag as OptionName);
     const defaultText = "defaultText" in spec ? ` (default: ${spec.defaultText})` : "";
     const description = `${spec.description}${defaultText} [${env}]`;
     args[flag] = spec.kind === "boolean" ? { type: "boolean", description } : { type: "string", description, valueHint: "valueHint" in spec ? spec.valueHint : undefined };
@@ -32,7 +33,7 @@ function cittyArgs(): ArgsDef {
 
 let logging: Logging | null = null;
 /** The logger category that has sinks: `--name`, once the settings are known. */
-let loggerName = PACKAGE_NAME;
+let loggerName = DAEMON_NAME;
 
 /** Logs a fatal error, flushes every sink and exits: the one way out for the unexpected. */
 async function crash(what: string, error: unknown): Promise<never> {
@@ -40,7 +41,7 @@ async function crash(what: string, error: unknown): Promise<never> {
     getLogger([loggerName]).fatal(`${what}: {error}`, { error });
     await logging.flush().catch(() => {});
   } else {
-    console.error(`${PACKAGE_NAME}: ${what}:`, error);
+    console.error(`${DAEMON_NAME}: ${what}:`, error);
   }
   process.exit(1);
 }
@@ -50,7 +51,7 @@ function runDaemonCommand(work: Work): CommandDef {
     meta: { name: "run", description: "Run the loop in the foreground (the default command)" },
     args: cittyArgs(),
     async run({ rawArgs }) {
-      const settings = new SettingsLoader(PACKAGE_NAME, rawArgs);
+      const settings = new SettingsLoader(DAEMON_NAME, rawArgs);
       const { config, warnings } = settings.load();
       loggerName = config.name;
       using _pidFile = config.pidFile === null ? null : writePidFile(config.pidFile);
@@ -90,7 +91,7 @@ export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<
     uninstall: async () => (await install()).uninstallCommand,
   };
   const main = defineCommand({
-    meta: { name: PACKAGE_NAME, version: PACKAGE_VERSION, description: PACKAGE_DESCRIPTION },
+    meta: { name: DAEMON_NAME, version: DAEMON_VERSION, description: DAEMON_DESCRIPTION },
     subCommands,
     default: "run",
   });
@@ -103,18 +104,18 @@ export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<
   if (help) {
     const command = subCommands[named ? first : "run"] ?? subCommands.run;
     await showUsage(await (command as () => Promise<CommandDef>)(), main);
-    if (!named) console.log(`Other commands: unit, install, uninstall (systemd); \`${PACKAGE_NAME} <command> --help\` tells more.`);
+    if (!named) console.log(`Other commands: unit, install, uninstall (systemd); \`${DAEMON_NAME} <command> --help\` tells more.`);
     return;
   }
   if (version) {
-    console.log(PACKAGE_VERSION);
+    console.log(DAEMON_VERSION);
     return;
   }
   try {
     await runCommand(main, { rawArgs: named ? argv : ["run", ...argv] });
   } catch (error) {
     if (error instanceof ExitError) {
-      console.error(`${PACKAGE_NAME}: ${error.message}`);
+      console.error(`${DAEMON_NAME}: ${error.message}`);
       process.exit(error.exitCode);
     }
     await crash("Internal error", error);

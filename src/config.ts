@@ -36,7 +36,7 @@ export interface DaemonConfig {
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 
 /**
- * Validates raw options. `defaults.name` is the package name baked in at build time;
+ * Validates raw options. `defaults.name` is the daemon's name (src/defaults.ts) baked in at build time;
  * `defaults.logsDirectory` is `$LOGS_DIRECTORY` (systemd's LogsDirectory=), the first of its
  * colon-separated paths.
  */

@@ -22,7 +22,7 @@ interface OptionSpec {
 
 /** The option table: flag name (kebab case) → how it parses and what it means. */
 export const OPTION_SPECS = {
-  name: { kind: "string", description: "Application name: logger name, log file name, syslog ident", defaultText: "package name", accepts: "letters, digits, '.', '_', '-', '@'" },
+  name: { kind: "string", description: "Application name: logger name, log file name, syslog ident", defaultText: "DAEMON_NAME in src/defaults.ts", accepts: "letters, digits, '.', '_', '-', '@'" },
   mode: { kind: "string", description: "How a stop reaches the loop", defaultText: DEFAULT_MODE, valueHint: "passive|aggressive", accepts: "passive or aggressive" },
   interval: { kind: "string", description: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)", defaultText: String(DEFAULT_INTERVAL_SEC), valueHint: "seconds", accepts: "a number of seconds ≥ 0" },
   "shutdown-timeout": { kind: "string", description: "Seconds a work() may run after a stop request before it is abandoned (exit 1)", defaultText: "10", valueHint: "seconds", accepts: "a number of seconds > 0" },

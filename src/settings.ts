@@ -27,7 +27,7 @@ export class SettingsLoader {
   #fileExisted = false;
 
   /**
-   * Parses the flags strictly (ExitError 64 on a mistake). `prefix` is the package name whose
+   * Parses the flags strictly (ExitError 64 on a mistake). `prefix` is the daemon's name (src/defaults.ts) whose
    * upper snake case prefixes every variable (SIMPLE_DAEMON_INTERVAL).
    */
   constructor(prefix: string, argv: string[], env: Record<string, string | undefined> = process.env) {

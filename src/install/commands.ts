@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { type ArgsDef, type CommandDef, defineCommand } from "citty";
 import { EX_USAGE, ExitError } from "../exit-codes.ts";
-import { PACKAGE_DESCRIPTION, PACKAGE_NAME } from "../meta.ts";
+import { DAEMON_DESCRIPTION, DAEMON_NAME } from "../defaults.ts";
 import { resolveConfig } from "../config.ts";
 import { parseFlags } from "../options.ts";
 import { defaultDirs, install, liveUnitType, resolvePaths, uninstall } from "./install.ts";
@@ -14,7 +14,7 @@ import { renderUnit } from "./unit-file.ts";
 
 type Flag = { type: "string" | "boolean"; description: string; valueHint?: string };
 const PLACEMENT: Record<string, Flag> = {
-  name: { type: "string", description: `Unit, binary and log folder name (default: ${PACKAGE_NAME})`, valueHint: "name" },
+  name: { type: "string", description: `Unit, binary and log folder name (default: ${DAEMON_NAME})`, valueHint: "name" },
   user: { type: "boolean", description: "A user unit (~/.config/systemd/user, systemctl --user) instead of a system one" },
   "bin-dir": { type: "string", description: "Folder of the installed binary (default: /usr/local/bin, ~/.local/bin with --user)", valueHint: "dir" },
 };
@@ -46,7 +46,7 @@ function parse(command: string, flags: Record<string, Flag>, argv: string[]): { 
     const { values } = parseArgs({ args: own, options, strict: true, allowPositionals: false });
     // The daemon's options are checked now (names and values), not at the service's first start.
     const daemon = parseFlags(daemonArgs);
-    resolveConfig(daemon.values, daemon.sources, { name: PACKAGE_NAME });
+    resolveConfig(daemon.values, daemon.sources, { name: DAEMON_NAME });
     return { values: values as Values, daemonArgs };
   } catch (error) {
     if (error instanceof ExitError) throw error;
@@ -67,7 +67,7 @@ function placement(values: Values): { name: string; user: boolean; binDir: strin
   const binDir = text("bin-dir", dirs.binDir);
   if (!binDir.startsWith("/")) throw new ExitError(`--bin-dir must be an absolute path, got ${JSON.stringify(binDir)}`, EX_USAGE);
   const root = values.root === undefined ? null : text("root", "");
-  return { name: text("name", PACKAGE_NAME), user, binDir, unitDir: text("unit-dir", dirs.unitDir), root };
+  return { name: text("name", DAEMON_NAME), user, binDir, unitDir: text("unit-dir", dirs.unitDir), root };
 }
 
 function unitShape(values: Values, daemonArgs: string[]) {
@@ -78,9 +78,9 @@ function unitShape(values: Values, daemonArgs: string[]) {
   }
   const shutdown = Number(parseFlags(daemonArgs).values["shutdown-timeout"] ?? 10);
   return {
-    description: `${PACKAGE_NAME}: ${PACKAGE_DESCRIPTION}`,
+    description: `${DAEMON_NAME}: ${DAEMON_DESCRIPTION}`,
     args: daemonArgs,
-    packageName: PACKAGE_NAME,
+    packageName: DAEMON_NAME,
     watchdogSec,
     // Beyond --shutdown-timeout, so the daemon's own deadline acts before systemd's SIGKILL.
     timeoutStopSec: Math.ceil((Number.isFinite(shutdown) ? shutdown : 10) + 5),

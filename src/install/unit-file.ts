@@ -15,7 +15,7 @@ export interface UnitSettings {
   binPath: string;
   /** Options appended to ExecStart (after `--name` when the name is not the package's). */
   args: string[];
-  /** The package name: its upper snake case prefixes the settings' variables. */
+  /** The daemon's built-in name (src/defaults.ts): its upper snake case prefixes the settings' variables. */
   packageName: string;
   user: boolean;
   /** `notify-reload` (systemd ≥ 253: systemd sends SIGHUP itself) or `notify`. */
