@@ -16,6 +16,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { DAEMON_DESCRIPTION, DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
 import { errnoReason } from "./errno-reason.ts";
+import { upperSnake } from "./options.ts";
 
 const TOOL = "create-simple-daemon";
 const EX_USAGE = 64;
@@ -185,7 +186,7 @@ async function collectAnswers(flags: Flags, dirArg: string | undefined): Promise
 
 /** `simple-daemon` → the name, `SIMPLE_DAEMON` → its upper snake case; the tool's own name stays. */
 function renamer(name: string): (text: string) => string {
-  const upper = name.replace(/[^A-Za-z0-9]+/g, "_").toUpperCase();
+  const upper = upperSnake(name);
   return (text) => text.replace(/(?<!create-)simple-daemon/g, name).replace(/(?<!CREATE_)SIMPLE_DAEMON/g, upper);
 }
 
