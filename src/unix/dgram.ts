@@ -5,8 +5,8 @@
  * sd_notify (`$NOTIFY_SOCKET`) and journald's native protocol all need exactly that. A few libc
  * calls keep the binary single and free of native addons.
  */
-import { ptr, read } from "bun:ffi";
-import { libc } from "./libc.ts";
+import { ptr } from "bun:ffi";
+import { lastErrno, libc } from "./libc.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -29,11 +29,6 @@ export class SocketError extends Error {
     super(`${call}(${target}): ${String(libc().strerror(errno))}`);
     this.name = "SocketError";
   }
-}
-
-function lastErrno(): number {
-  const where = libc().__errno_location();
-  return where === null ? 0 : read.i32(where, 0);
 }
 
 /**
