@@ -42,8 +42,11 @@ function loggerName(category: readonly string[]): string {
   return lastName;
 }
 
-/** The LogRecord attributes of Python's logging that have a meaning here. */
-const FIELDS: Record<string, Field> = {
+/**
+ * The LogRecord attributes of Python's logging that have a meaning here. A Map, not an object
+ * literal: a key like `__proto__` or `toString` must not find Object.prototype's members.
+ */
+const FIELDS = new Map<string, Field>(Object.entries({
   asctime: (r) => asctime(r.timestamp),
   name: (r) => loggerName(r.category),
   levelno: (r) => LEVEL_NUMBER[r.level],
@@ -56,10 +59,15 @@ const FIELDS: Record<string, Field> = {
   processName: () => "MainProcess",
   thread: () => 0,
   threadName: () => "MainThread",
-};
+} satisfies Record<string, Field>));
 
 /** The field names a format may use, for error messages and help. */
-export const FORMAT_FIELDS = Object.keys(FIELDS);
+export const FORMAT_FIELDS = [...FIELDS.keys()];
+
+/** The largest width or precision a spec may ask for: a bigger one would pad every record to megabytes. */
+export const MAX_WIDTH = 1000;
+/** The largest precision of %f: Number.prototype.toFixed refuses more than 100 digits. */
+const MAX_FIXED_PRECISION = 100;
 
 /** A format that cannot be compiled; its message says which part and why. */
 export class LogFormatError extends Error {
@@ -94,8 +102,9 @@ function pad(text: string, flags: string, width: number): string {
 
 /**
  * Compiles a Python %-style format into a formatter that ends each record with "\n", as
- * logging.StreamHandler's terminator does. Throws LogFormatError for an unknown field or a
- * stray `%`.
+ * logging.StreamHandler's terminator does. Throws LogFormatError for an unknown field (only
+ * the FIELDS' own keys count), a width or precision over MAX_WIDTH (100 for %f, toFixed's limit)
+ * or a stray `%`.
  */
 export function compilePercentFormat(format: string): TextFormatter {
   const parts: (string | ((record: LogRecord, message: string) => string))[] = [];
@@ -114,14 +123,17 @@ export function compilePercentFormat(format: string): TextFormatter {
       parts.push("%");
       continue;
     }
-    const [, key = "", flags = "", widthText, precisionText, conv = "s"] = m;
-    const field = FIELDS[key];
+    const [spec, key = "", flags = "", widthText, precisionText, conv = "s"] = m;
+    const field = FIELDS.get(key);
     if (field === undefined) {
       throw new LogFormatError(`unknown field %(${key}) (known: ${FORMAT_FIELDS.join(", ")})`);
     }
     usesMessage ||= key === "message";
     const width = widthText === undefined ? 0 : Number(widthText);
     const precision = precisionText === undefined ? undefined : Number(precisionText);
+    if (width > MAX_WIDTH) throw new LogFormatError(`width ${widthText} in ${spec} is over ${MAX_WIDTH}`);
+    const maxPrecision = conv === "f" ? MAX_FIXED_PRECISION : MAX_WIDTH;
+    if (precision !== undefined && precision > maxPrecision) throw new LogFormatError(`precision ${precisionText} in ${spec} is over ${maxPrecision}`);
     parts.push(
       width === 0 && precision === undefined && conv === "s"
         ? (record, message) => String(field(record, message))
