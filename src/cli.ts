@@ -11,7 +11,7 @@ import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
 import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
 import { DAEMON_VERSION } from "./meta.ts";
-import { envName, OPTION_SPECS, type OptionName } from "./options.ts";
+import { envName, OPTION_SPECS, type OptionName, refuseCittyBreakers } from "./options.ts";
 import { writePidFile } from "./pid-file.ts";
 import { startHealthServer } from "./http/health-server.ts";
 import { LoopMetrics } from "./http/loop-metrics.ts";
@@ -112,6 +112,7 @@ export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<
     return;
   }
   try {
+    refuseCittyBreakers(argv);
     await runCommand(main, { rawArgs: named ? argv : ["run", ...argv] });
   } catch (error) {
     if (error instanceof ExitError) {

@@ -12,7 +12,7 @@ import type { LoggingOptions } from "./logging/configure.ts";
 import { parseLogLevel } from "./logging/levels.ts";
 import { compilePercentFormat, DEFAULT_LOG_FORMAT, LogFormatError } from "./logging/percent-format.ts";
 import { JOURNAL_SOCKET } from "./systemd/journal.ts";
-import { OPTION_SPECS, type OptionName, type OptionSources, type RawOptions } from "./options.ts";
+import { acceptedValues, numberRule, type OptionName, type OptionSources, parseNumber, type RawOptions } from "./options.ts";
 
 /** Everything the daemon runs with, validated. */
 export interface DaemonConfig {
@@ -44,19 +44,19 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
   const fail = (option: OptionName, value: string): never => {
     const source = sources[option] ?? `--${option}`;
     const code = source.startsWith("--") ? EX_USAGE : EX_CONFIG;
-    const accepts = (OPTION_SPECS[option] as { accepts?: string }).accepts ?? "another value";
-    throw new ExitError(`invalid value ${JSON.stringify(value)} for ${source}: expected ${accepts}`, code);
+    throw new ExitError(`invalid value ${JSON.stringify(value)} for ${source}: expected ${acceptedValues(option)}`, code);
   };
   const text = (option: OptionName, fallback: string): string => {
     const value = raw[option];
     return typeof value === "string" ? value : fallback;
   };
   const flag = (option: OptionName): boolean => raw[option] === true;
-  const number = (option: OptionName, fallback: number, ok: (n: number) => boolean): number => {
+  // Every numeric option: one grammar and its range from the option table (options.ts parseNumber).
+  const number = (option: OptionName, fallback: number): number => {
     const value = raw[option];
-    if (typeof value !== "string") return fallback;
-    const n = value.trim() === "" ? Number.NaN : Number(value);
-    return Number.isFinite(n) && ok(n) ? n : fail(option, value);
+    const rule = numberRule(option);
+    if (typeof value !== "string" || rule === undefined) return fallback;
+    return parseNumber(rule, value) ?? fail(option, value);
   };
   const choice = <T extends string>(option: OptionName, choices: readonly T[], fallback: T): T => {
     const value = text(option, fallback);
@@ -79,8 +79,8 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
   if (logDir === "") fail("log-dir", logDir);
   const logFile = text("log-file", `${name}.log`);
   if (logFile === "" || logFile.includes("/") || logFile === "." || logFile === "..") fail("log-file", logFile);
-  const maxBytes = number("log-max-bytes", 1048576, (n) => Number.isInteger(n) && n >= 0);
-  const backups = number("log-backups", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 1000);
+  const maxBytes = number("log-max-bytes", 1048576);
+  const backups = number("log-backups", 2);
   const syslogSocket = text("syslog-socket", "/dev/log");
   if (syslogSocket === "") fail("syslog-socket", syslogSocket);
   const journalSocket = text("journal-socket", JOURNAL_SOCKET);
@@ -105,16 +105,16 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
   return {
     name,
     mode: choice("mode", ["passive", "aggressive"] as const, DEFAULT_MODE),
-    intervalSec: number("interval", DEFAULT_INTERVAL_SEC, (n) => n >= 0 && n <= 2_000_000),
-    shutdownTimeoutSec: number("shutdown-timeout", 10, (n) => n > 0 && n <= 2_000_000),
-    workTimeoutSec: raw["work-timeout"] === undefined ? null : number("work-timeout", 0, (n) => n > 0 && n <= 2_000_000),
+    intervalSec: number("interval", DEFAULT_INTERVAL_SEC),
+    shutdownTimeoutSec: number("shutdown-timeout", 10),
+    workTimeoutSec: raw["work-timeout"] === undefined ? null : number("work-timeout", 0),
     onError: choice("on-error", ["continue", "exit"] as const, "continue"),
     once: flag("once"),
     pidFile: path("pid-file"),
     http:
       raw["http-port"] === undefined
         ? null
-        : { port: number("http-port", 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535), host: path("http-host") ?? "127.0.0.1" },
+        : { port: number("http-port", 0), host: path("http-host") ?? "127.0.0.1" },
     envFile: path("env-file"),
     logging,
   };

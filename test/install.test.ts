@@ -175,7 +175,7 @@ describe("bad input: one line, a sysexits code, nothing written", () => {
     ["--now under --root", ["install", "--now"], 64, /^simple-daemon: --now starts the service, which cannot be done under --root\n$/],
     ["an unknown flag", ["install", "--frobnicate"], 64, /^simple-daemon: install: Unknown option '--frobnicate'; run `install --help`\n$/],
     ["a bad daemon option after --", ["install", "--", "--interval"], 64, /^simple-daemon: option --interval needs a value/],
-    ["a bad daemon value after --", ["install", "--", "--interval", "soon"], 64, /^simple-daemon: invalid value "soon" for --interval: expected a number of seconds ≥ 0\n$/],
+    ["a bad daemon value after --", ["install", "--", "--interval", "soon"], 64, /^simple-daemon: invalid value "soon" for --interval: expected a number of seconds from 0 to 2000000\n$/],
     ["a relative --bin-dir", ["install", "--bin-dir", "bin"], 64, /^simple-daemon: --bin-dir must be an absolute path/],
     ["a bad --watchdog-sec", ["unit", "--watchdog-sec", "0"], 64, /^simple-daemon: invalid value "0" for --watchdog-sec/],
   ];
