@@ -6,8 +6,11 @@
  * interior whitespace, drops a backslash before any other character and continues on a trailing
  * backslash. The daemon reads the same file systemd did, so a SIGHUP can pick up edits.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { errnoReason } from "./errno-reason.ts";
+
+/** The largest environment file read: a settings file is a few lines, anything this big is a mistake. */
+export const MAX_ENV_FILE_BYTES = 1024 * 1024;
 
 export interface EnvFile {
   /** The assignments, later lines winning. */
@@ -153,16 +156,55 @@ export function parseEnvFile(text: string, path = "environment file"): Omit<EnvF
 
 /**
  * Reads and parses an environment file. A missing file is an empty one (the unit's
- * `EnvironmentFile=-…` makes it optional); any other read error throws EnvFileError.
+ * `EnvironmentFile=-…` makes it optional); any other read error throws EnvFileError, and so
+ * does a path that is not a regular file (a FIFO, a device, a folder) or one over
+ * MAX_ENV_FILE_BYTES. The path is opened with O_NONBLOCK (open(2): a FIFO's open then returns
+ * at once instead of waiting for a writer), checked with fstat(2) and read from that same
+ * descriptor only, so what was checked is what is read. A symbolic link to a regular file is
+ * followed.
  */
 export function readEnvFile(path: string): EnvFile {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, "utf8");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { values: {}, ignored: [], exists: false };
     throw new EnvFileError(`cannot read ${path}: ${errnoReason(error)}`, code);
   }
-  return { ...parseEnvFile(text, path), exists: true };
+  try {
+    return { ...parseEnvFile(readRegularFile(fd, path), path), exists: true };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The text of the regular file open on `fd`, at most MAX_ENV_FILE_BYTES; EnvFileError otherwise. */
+function readRegularFile(fd: number, path: string): string {
+  let size: number;
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new EnvFileError(`cannot read ${path}: is a folder`, "EISDIR");
+    if (!stat.isFile()) throw new EnvFileError(`cannot read ${path}: not a regular file`, "EFTYPE");
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof EnvFileError) throw error;
+    throw new EnvFileError(`cannot read ${path}: ${errnoReason(error)}`, (error as NodeJS.ErrnoException).code);
+  }
+  const tooBig = () => new EnvFileError(`cannot read ${path}: it is over the ${MAX_ENV_FILE_BYTES / 1024 / 1024} MiB limit of an environment file`, "EFBIG");
+  if (size > MAX_ENV_FILE_BYTES) throw tooBig();
+  // One byte more than the limit: a file that grew since fstat is still caught.
+  const buffer = Buffer.alloc(MAX_ENV_FILE_BYTES + 1);
+  let length = 0;
+  try {
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+  } catch (error) {
+    throw new EnvFileError(`cannot read ${path}: ${errnoReason(error)}`, (error as NodeJS.ErrnoException).code);
+  }
+  if (length > MAX_ENV_FILE_BYTES) throw tooBig();
+  return buffer.toString("utf8", 0, length);
 }
