@@ -6,6 +6,8 @@ export const EX_USAGE = 64;
 export const EX_UNAVAILABLE = 69;
 export const EX_SOFTWARE = 70;
 export const EX_CANTCREAT = 73;
+/** A temporary failure, worth a retry later: another instance holds the PID file. */
+export const EX_TEMPFAIL = 75;
 export const EX_CONFIG = 78;
 
 /** A user mistake (bad flag, bad environment value, unwritable path): one line, one exit code. */

@@ -1,5 +1,5 @@
-// --pid-file: written atomically at start, removed at every exit, refused with 73 when it
-// cannot be written.
+// --pid-file: written (and flock-ed, see test/faults/pid-file-lock.test.ts) at start, removed at
+// every exit, refused with 73 when it cannot be written.
 import { beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
