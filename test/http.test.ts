@@ -95,7 +95,7 @@ describe("--http-port", () => {
   test("a bad port: exit 64; off by default", async () => {
     const bad = await runToEnd([fixture, "--once", "--no-log-file", "--http-port", "http"]);
     expect(bad.code).toBe(64);
-    expect(bad.stderr).toBe('simple-daemon: invalid value "http" for --http-port: expected a port number 0-65535\n');
+    expect(bad.stderr).toBe('simple-daemon: invalid value "http" for --http-port: expected a port number from 0 to 65535\n');
     const d = startDaemon({ bin: fixture, args: ["--once"] });
     expect(await d.exited()).toBe(0);
     expect(d.log()).not.toContain("HTTP endpoint");
