@@ -11,7 +11,7 @@ COPY package.json bun.lock bunfig.toml tsconfig.json ./
 RUN bun install --frozen-lockfile --production
 COPY src ./src
 COPY templates ./templates
-RUN bun build --compile --minify --bytecode --format=esm src/main.ts --outfile /app/simple-daemon
+RUN bun build --compile --minify --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json src/main.ts --outfile /app/simple-daemon
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /app/simple-daemon /usr/local/bin/simple-daemon
