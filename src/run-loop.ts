@@ -12,7 +12,7 @@ import type { Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
 import type { Settings } from "./settings.ts";
 import { Notifier } from "./systemd/notify.ts";
-import { startWatchdog, watchdogPeriodUsec } from "./systemd/watchdog.ts";
+import { pingIntervalMs, startWatchdog, watchdogPeriodUsec } from "./systemd/watchdog.ts";
 import { LoopMetrics } from "./http/loop-metrics.ts";
 import type { CycleEnd } from "./schedule.ts";
 import { formatDuration, logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
@@ -38,7 +38,7 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
   const schedule = new Schedule(config.intervalSec);
   using notifier = new Notifier((error) =>
     log.warning("Notify socket {socket} is not reachable ({error}); going on without telling the service manager.", {
-      socket: process.env.NOTIFY_SOCKET,
+      socket: notifier.socketPath,
       error: error.message,
     }),
   );
@@ -97,9 +97,11 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
     );
     // PID 1 of a container adopts every orphan: wait for the ones that exit.
     using _reaper = process.pid === 1 ? startOrphanReaper() : null;
-    const periodUsec = notifier.enabled ? watchdogPeriodUsec() : null;
+    // Read (and removed from the environment, as NOTIFY_SOCKET was) even without a notify socket.
+    const watchdogUsec = watchdogPeriodUsec(process.env, process.pid, (warning) => log.warning("{warning}", { warning }));
+    const periodUsec = notifier.enabled ? watchdogUsec : null;
     using _watchdog = periodUsec === null ? null : startWatchdog({ periodUsec, ping: () => notifier.notify({ WATCHDOG: 1 }), healthy: () => !workIsHung() });
-    if (periodUsec !== null) log.info("Watchdog: pinging every {seconds} s.", { seconds: periodUsec / 2e6 });
+    if (periodUsec !== null) log.info("Watchdog: pinging every {seconds} s.", { seconds: pingIntervalMs(periodUsec) / 1000 });
     // Logging and signal handlers are up: the service is ready before its first cycle.
     notifier.notify({ READY: 1, STATUS: "started" });
     metrics.ready = true;

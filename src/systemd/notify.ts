@@ -5,6 +5,7 @@
  * listening, and every call is a no-op.
  */
 import { UnixDatagramSocket } from "../unix/dgram.ts";
+import { takeEnvironment } from "./unset-environment.ts";
 
 /** Sends notifications to `$NOTIFY_SOCKET`; `using` closes its socket. */
 export class Notifier implements Disposable {
@@ -15,11 +16,11 @@ export class Notifier implements Disposable {
 
   /**
    * `onError` hears about the first failed send only (a bad or unreachable socket): the daemon
-   * logs one WARNING and goes on. `$NOTIFY_SOCKET` is read, never unset, so children that
-   * work() starts see what we saw.
+   * logs one WARNING and goes on. `$NOTIFY_SOCKET` is read once and removed from `env`
+   * (sd_notify(3)'s unset_environment), so processes that work() starts do not inherit it.
    */
   constructor(onError: (error: Error) => void, env: Record<string, string | undefined> = process.env) {
-    const path = env.NOTIFY_SOCKET;
+    const path = takeEnvironment(env, "NOTIFY_SOCKET");
     this.socketPath = path === undefined || path === "" ? null : path;
     this.#onError = onError;
   }
