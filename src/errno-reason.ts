@@ -12,6 +12,14 @@ const REASONS: Record<string, string> = {
   EISDIR: "is a folder",
   EADDRINUSE: "the address is in use",
   EADDRNOTAVAIL: "no such local address",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EFBIG: "file too large",
+  EIO: "input/output error",
+  ELOOP: "it is a symbolic link",
+  EPIPE: "nobody reads it any more",
+  EAGAIN: "it is full",
+  ENXIO: "no reader",
 };
 
 /** The reason for `error`: plain words for a known errno code, else its message. */

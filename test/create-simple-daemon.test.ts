@@ -121,7 +121,9 @@ describe("a generated project", () => {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     expect(pkg).toMatchObject({ name: "queue-watch", description: "Watches the queue", private: true });
     expect(Object.keys(pkg.scripts).sort()).toEqual(["bench", "build", "dev", "start", "test", "typecheck"]);
-    expect(pkg.scripts.build).toBe("bun build --compile --minify --bytecode --format=esm src/main.ts --outfile dist/queue-watch");
+    const ours = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build as string;
+    expect(pkg.scripts.build).toBe(ours.replace("dist/simple-daemon", "dist/queue-watch"));
+    expect(pkg.scripts.build).toContain("--no-compile-autoload-dotenv --no-compile-autoload-bunfig");
     const defaults = readFileSync(join(dir, "src/defaults.ts"), "utf8");
     expect(defaults).toContain('export const DAEMON_NAME = "queue-watch";');
     expect(defaults).toContain('export const DAEMON_DESCRIPTION = "Watches the queue";');

@@ -3,6 +3,7 @@
  * samples; counters end in `_total`, histograms give cumulative `_bucket{le=…}` samples plus
  * `_sum` and `_count`, units are base units (seconds, bytes). `promtool check metrics` checks it.
  */
+import { droppedRecords, SINK_NAMES } from "../logging/log-drops.ts";
 import { DURATION_BUCKETS_SEC, type LoopMetrics } from "./loop-metrics.ts";
 
 /** The Content-Type of this format. */
@@ -34,6 +35,8 @@ export function renderMetrics(m: LoopMetrics, name: string, rssBytes = process.m
     ["_sum", m.durationSumSec],
     ["_count", m.cycles],
   ]);
+  const dropped = droppedRecords();
+  family(lines, `${p}_log_records_dropped_total`, "counter", "Log records a sink could not deliver (full disk, nobody reading stdout, a full or missing socket).", SINK_NAMES.map((sink): [string, number] => [`{sink="${sink}"}`, dropped[sink]]));
   if (m.lastSuccessSec !== null) {
     family(lines, `${p}_last_success_timestamp_seconds`, "gauge", "Unix time the last cycle without an error ended.", [["", m.lastSuccessSec]]);
   }

@@ -6,9 +6,11 @@
  * LogTape's own process "exit" hook runs too late to be relied on under Bun (an async flush
  * there is lost), so `flush()` here is awaited explicitly before every exit instead.
  */
-import { configure, dispose, getLogger, type LogLevel, type Sink } from "@logtape/logtape";
+import { configure, dispose, getLogger, type LogLevel, type Sink, type TextFormatter } from "@logtape/logtape";
 import { formatWithoutTimestamp, withPriorityPrefix } from "./journal-console.ts";
 import { getJournalSink } from "./journal-sink.ts";
+import { setDropReportName } from "./log-drops.ts";
+import { oneRecordText } from "./one-record-text.ts";
 import { compilePercentFormat } from "./percent-format.ts";
 import { getReopenableRotatingFileSink, type ReopenableFileSink } from "./rotating-file-sink.ts";
 import { getStdoutSink } from "./stdout-sink.ts";
@@ -52,26 +54,43 @@ export interface Logging {
  */
 export async function configureLogging(options: LoggingOptions): Promise<Logging> {
   let file = await applyConfig(options);
+  let flushing: Promise<void> | null = null;
   return {
     reopen: () => file?.reopen(),
     reconfigure: async (next) => {
       file = await applyConfig(next);
     },
-    flush: () => dispose(),
+    // Every exit path calls this, sometimes two at once (a forced exit during the normal one):
+    // they share one flush.
+    flush: () => {
+      flushing ??= dispose();
+      return flushing;
+    },
   };
+}
+
+/** A %-format formatter whose output is always exactly one record (see one-record-text.ts). */
+function lineFormatter(format: string): TextFormatter {
+  const format_ = compilePercentFormat(format);
+  return (record) => oneRecordText(format_(record));
 }
 
 /** Builds the sinks (the part that can fail), then swaps LogTape's configuration for them. */
 async function applyConfig(options: LoggingOptions): Promise<ReopenableFileSink | null> {
-  const formatter = compilePercentFormat(options.format);
+  const formatter = lineFormatter(options.format);
+  const log = () => getLogger([options.name]);
+  const recovered = (what: string) => (count: number, reason: string) =>
+    log().warning(`${what} works again; {count} record(s) were dropped meanwhile ({reason}).`, { count, reason });
+  setDropReportName(options.name);
   const sinks: Record<string, Sink> = {};
   let file: ReopenableFileSink | null = null;
   if (options.file !== null) {
-    file = getReopenableRotatingFileSink({ ...options.file, formatter });
+    file = getReopenableRotatingFileSink({ ...options.file, formatter, onWarning: (message) => log().warning(message) });
     sinks.file = file;
   }
   if (options.stream) {
-    sinks.stdout = getStdoutSink(options.streamIsJournal ? withPriorityPrefix(compilePercentFormat(formatWithoutTimestamp(options.format))) : formatter);
+    const lines = options.streamIsJournal ? withPriorityPrefix(lineFormatter(formatWithoutTimestamp(options.format))) : formatter;
+    sinks.stdout = getStdoutSink(lines, { onRecovered: recovered("stdout") });
   }
   const unreachable = (what: string, socketPath: string) => (error: Error) =>
     getLogger([options.name]).warning(`${what} socket {socketPath} is not reachable ({error}); records still go to the other sinks.`, {
@@ -80,11 +99,11 @@ async function applyConfig(options: LoggingOptions): Promise<ReopenableFileSink 
     });
   if (options.syslogSocket !== null) {
     const socketPath = options.syslogSocket;
-    sinks.syslog = getSyslogSink({ socketPath, ident: options.name, onError: unreachable("Syslog", socketPath) });
+    sinks.syslog = getSyslogSink({ socketPath, ident: options.name, onError: unreachable("Syslog", socketPath), onRecovered: recovered(`Syslog socket ${socketPath}`) });
   }
   if (options.journalSocket != null) {
     const socketPath = options.journalSocket;
-    sinks.journal = getJournalSink({ socketPath, ident: options.name, onError: unreachable("Journal", socketPath) });
+    sinks.journal = getJournalSink({ socketPath, ident: options.name, onError: unreachable("Journal", socketPath), onRecovered: recovered(`Journal socket ${socketPath}`) });
   }
   const sinkIds = Object.keys(sinks);
   await configure({

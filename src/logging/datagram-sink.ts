@@ -1,17 +1,28 @@
 /**
  * The shared body of the `--syslog` and `--journal` sinks: each record becomes one Unix
- * datagram sent to a local socket. A datagram is delivered whole or not at all, so a full
- * receive queue (EAGAIN) is retried for a short while before the record is given up; a socket
- * that is missing or refuses is reported once, and the sink keeps trying with the next record.
+ * datagram sent to a local socket, never waiting on the loop's thread.
+ *
+ * A datagram is delivered whole or not at all. When the reader's receive queue is full
+ * (EAGAIN), datagrams wait in a bounded queue of their own (QUEUE_MAX_DATAGRAMS / QUEUE_MAX_BYTES)
+ * and are retried, in order, with the next record and every RETRY_MS; past the bound, records are
+ * dropped and counted. At exit they get EXIT_WAIT_MS more. A socket that is missing, refuses, or cannot even be addressed (a path
+ * longer than sun_path) drops its records, counted, and is reported once on stderr and once as a
+ * WARNING on the other sinks; the sink keeps trying with the next record.
  */
 import type { LogRecord, Sink } from "@logtape/logtape";
 import { encodeSockaddrUn, SocketError, UnixDatagramSocket } from "../unix/dgram.ts";
+import { DropCounter, type SinkName } from "./log-drops.ts";
 
 const EAGAIN = 11;
-/** How long one record may wait for room in a full receive queue before it is dropped. */
-const FULL_QUEUE_PATIENCE_MS = 1000;
+const QUEUE_MAX_DATAGRAMS = 4096;
+const QUEUE_MAX_BYTES = 4 * 1024 * 1024;
+const RETRY_MS = 20;
+/** How long the exit path waits for a slow reader before it counts the rest as dropped. */
+const EXIT_WAIT_MS = 1000;
 
 export interface DatagramSinkOptions {
+  /** "syslog" or "journal", for the drop counter and the lines it writes. */
+  sink: SinkName;
   socketPath: string;
   /** Encodes one record as one datagram. */
   encode(record: LogRecord): Uint8Array;
@@ -19,41 +30,116 @@ export interface DatagramSinkOptions {
   shrink?(record: LogRecord, error: SocketError): Uint8Array | null;
   /** Told once when sending starts failing; told again only after a send succeeded meanwhile. */
   onError(error: Error): void;
+  /** Told when sending works again after records were dropped. */
+  onRecovered?(count: number, reason: string): void;
 }
 
 /** Creates a sink that sends each record as one datagram; disposing it closes the socket. */
 export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable {
-  const socket = UnixDatagramSocket.open();
-  const addr = encodeSockaddrUn(options.socketPath);
-  let failing = false;
-  const send = (data: Uint8Array) => {
-    const giveUpAt = failing ? 0 : performance.now() + FULL_QUEUE_PATIENCE_MS;
-    for (;;) {
-      try {
-        return socket.sendTo(options.socketPath, data, addr);
-      } catch (error) {
-        if (!(error instanceof SocketError && error.errno === EAGAIN) || performance.now() > giveUpAt) throw error;
-        Bun.sleepSync(1);
-      }
-    }
+  const drops = new DropCounter(options.sink, `${options.sink} socket ${options.socketPath}`, (_what, count, reason) =>
+    queueMicrotask(() => options.onRecovered?.(count, reason)),
+  );
+  let addr: Uint8Array | null = null;
+  let socket: UnixDatagramSocket | null = null;
+  let setupError: Error | null = null;
+  try {
+    // Address first: a path that does not fit sun_path must not leave a socket open behind it.
+    addr = encodeSockaddrUn(options.socketPath);
+    socket = UnixDatagramSocket.open();
+  } catch (error) {
+    setupError = error as Error;
+  }
+  let reported = false;
+  const report = (error: Error) => {
+    if (reported) return;
+    reported = true;
+    // Report outside the sink call: the report itself is a record that reaches this sink.
+    queueMicrotask(() => options.onError(error));
   };
+  const queue: Uint8Array[] = [];
+  let queuedBytes = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+
+  const sendNow = (data: Uint8Array) => {
+    if (socket === null || addr === null) throw setupError ?? new Error("no socket");
+    socket.sendTo(options.socketPath, data, addr);
+  };
+  const isFull = (error: unknown) => error instanceof SocketError && error.errno === EAGAIN;
+
+  /** Sends what waits, in order; stops at the first full queue. Returns true when all went. */
+  const drain = (): boolean => {
+    while (queue.length > 0) {
+      const head = queue[0] as Uint8Array;
+      try {
+        sendNow(head);
+      } catch (error) {
+        if (isFull(error)) return false;
+        // The socket went away while records waited: they are lost.
+        drops.drop(queue.length, error);
+        report(error as Error);
+        queue.length = 0;
+        queuedBytes = 0;
+        return true;
+      }
+      queue.shift();
+      queuedBytes -= head.length;
+      reported = false;
+      drops.delivered();
+    }
+    return true;
+  };
+  const retryLater = () => {
+    if (retry !== undefined) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      if (!drain()) retryLater();
+    }, RETRY_MS);
+    retry.unref();
+  };
+  const enqueue = (data: Uint8Array, error: unknown) => {
+    if (queue.length >= QUEUE_MAX_DATAGRAMS || queuedBytes + data.length > QUEUE_MAX_BYTES) {
+      drops.drop(1, error);
+      return;
+    }
+    queue.push(data);
+    queuedBytes += data.length;
+    retryLater();
+  };
+
   const sink = ((record: LogRecord) => {
+    if (setupError !== null) {
+      drops.drop(1, setupError);
+      report(setupError);
+      return;
+    }
+    let data = options.encode(record);
+    if (queue.length > 0 && !drain()) return enqueue(data, new SocketError("sendto", EAGAIN, options.socketPath));
     try {
       try {
-        send(options.encode(record));
+        sendNow(data);
       } catch (error) {
-        const smaller = error instanceof SocketError ? options.shrink?.(record, error) : null;
+        const smaller = error instanceof SocketError && !isFull(error) ? options.shrink?.(record, error) : null;
         if (!smaller) throw error;
-        send(smaller);
+        data = smaller;
+        sendNow(smaller);
       }
-      failing = false;
+      reported = false;
+      drops.delivered();
     } catch (error) {
-      if (failing) return;
-      failing = true;
-      // Report outside the sink call: the report itself is a record that reaches this sink.
-      queueMicrotask(() => options.onError(error as Error));
+      if (isFull(error)) return enqueue(data, error);
+      drops.drop(1, error);
+      report(error as Error);
     }
   }) as Sink & Disposable;
-  sink[Symbol.dispose] = () => socket.close();
+  sink[Symbol.dispose] = () => {
+    clearTimeout(retry);
+    // At exit the loop is over: what waits gets up to EXIT_WAIT_MS for a slow reader, then it is
+    // dropped, counted — never an unbounded wait on a reader that is gone.
+    const deadline = performance.now() + EXIT_WAIT_MS;
+    while (!drain() && performance.now() < deadline) Bun.sleepSync(2);
+    if (queue.length > 0) drops.drop(queue.length, new SocketError("sendto", EAGAIN, options.socketPath));
+    drops.close();
+    socket?.close();
+  };
   return sink;
 }

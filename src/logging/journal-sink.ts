@@ -8,6 +8,7 @@ import { encodeJournalEntry, journalFieldName } from "../systemd/journal.ts";
 import type { SocketError } from "../unix/dgram.ts";
 import { getDatagramSink } from "./datagram-sink.ts";
 import { SYSLOG_SEVERITY } from "./levels.ts";
+import { escapeControls } from "./one-record-text.ts";
 import { renderMessage, renderValue } from "./render-message.ts";
 
 /** The `daemon` syslog facility, as the syslog sink uses. */
@@ -25,15 +26,21 @@ export interface JournalSinkOptions {
   ident: string;
   /** Told once when sending starts failing; the sink goes on trying. */
   onError(error: Error): void;
+  /** Told when sending works again after records were dropped. */
+  onRecovered?(count: number, reason: string): void;
 }
 
 /**
  * The fields of one record: MESSAGE, PRIORITY (syslog severity), SYSLOG_IDENTIFIER,
  * SYSLOG_FACILITY, LOGGER (the category, dot-joined), then each property under its upper-case
- * name. Values longer than `valueMax` are cut.
+ * name. Values longer than `valueMax` are cut. Newlines stay (the native protocol frames
+ * multi-line values by length); other control characters are escaped, so values stay text.
  */
 export function journalFields(record: LogRecord, ident: string, valueMax = Number.POSITIVE_INFINITY): Array<[string, string]> {
-  const cut = (text: string) => (text.length > valueMax ? `${text.slice(0, valueMax)}…` : text);
+  const cut = (raw: string) => {
+    const text = escapeControls(raw);
+    return text.length > valueMax ? `${text.slice(0, valueMax)}…` : text;
+  };
   const fields: Array<[string, string]> = [
     ["MESSAGE", cut(renderMessage(record))],
     ["PRIORITY", String(SYSLOG_SEVERITY[record.level])],
@@ -52,11 +59,13 @@ export function journalFields(record: LogRecord, ident: string, valueMax = Numbe
 /** Creates the journal sink; disposing it closes the socket. */
 export function getJournalSink(options: JournalSinkOptions): Sink & Disposable {
   return getDatagramSink({
+    sink: "journal",
     socketPath: options.socketPath,
     encode: (record) => encodeJournalEntry(journalFields(record, options.ident)),
     // An entry larger than the socket's send buffer: send it once more with long values cut.
     shrink: (record: LogRecord, error: SocketError) =>
       error.errno === EMSGSIZE ? encodeJournalEntry(journalFields(record, options.ident, SHRUNK_VALUE_MAX)) : null,
     onError: options.onError,
+    onRecovered: options.onRecovered,
   });
 }

@@ -1,45 +1,135 @@
 /**
- * The console sink (`--stream`): formatted records on stdout.
+ * The console sink (`--stream`): formatted records on stdout, which must never stop the loop.
  *
- * Records are gathered for the current tick and written with one synchronous write, so a burst
- * costs one syscall and an exit right after logging loses nothing (flush() is synchronous).
+ * Records gathered in one tick are written together (one write for a burst), as soon as 64 KiB
+ * are pending, and otherwise at the end of the tick. stdout is written without blocking
+ * (fd-writer.ts): when nobody reads it (a full pipe, a stopped terminal), what cannot be written
+ * waits, up to BUFFER_MAX_BYTES, and is retried every RETRY_MS; past that, records are dropped and
+ * counted (log-drops.ts: stderr and /metrics). At exit, `flush()` waits at most EXIT_WAIT_MS for
+ * room, then counts what is left as dropped instead of hanging on it.
  */
-import { writeSync } from "node:fs";
 import type { LogRecord, Sink, TextFormatter } from "@logtape/logtape";
+import { FdWriter } from "./fd-writer.ts";
+import { DropCounter } from "./log-drops.ts";
 
-/** A stdout sink whose pending text `flush()` writes at once; disposing it flushes too. */
+/** A stdout sink whose `flush()` writes what is pending (waiting a bounded time); disposing flushes too. */
 export type StdoutSink = Sink & Disposable & { flush(): void };
 
 const STDOUT = 1;
+/** Text written at once as soon as this much is pending, so a burst in one tick holds little memory. */
+const WRITE_AT_BYTES = 64 * 1024;
+/** Most text kept waiting for a reader; records past it are dropped. */
+export const BUFFER_MAX_BYTES = 4 * 1024 * 1024;
+const RETRY_MS = 20;
+/** How long the exit path waits for a reader before it counts the rest as dropped. */
+export const EXIT_WAIT_MS = 1000;
 
-function writeAll(fd: number, text: string): void {
-  let bytes = Buffer.from(text);
-  while (bytes.length > 0) {
-    try {
-      const n = writeSync(fd, bytes);
-      bytes = bytes.subarray(n);
-    } catch (error) {
-      // A non-blocking pipe that is full: wait for the reader rather than drop lines.
-      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return;
-      Bun.sleepSync(1);
-    }
-  }
+export interface StdoutSinkOptions {
+  /** Told (outside the sink call) when stdout works again after dropping records. */
+  onRecovered?: (count: number, reason: string) => void;
+  fd?: number;
 }
 
 /** Creates the stdout sink; `formatter` renders each record, newline included. */
-export function getStdoutSink(formatter: TextFormatter, fd = STDOUT): StdoutSink {
-  let pending = "";
-  const flush = () => {
-    if (pending === "") return;
-    const text = pending;
-    pending = "";
-    writeAll(fd, text);
+export function getStdoutSink(formatter: TextFormatter, options: StdoutSinkOptions = {}): StdoutSink {
+  const out = new FdWriter(options.fd ?? STDOUT);
+  const drops = new DropCounter("stdout", "stdout", (_what, count, reason) => queueMicrotask(() => options.onRecovered?.(count, reason)));
+  /** Encoded text not yet written, oldest first, and the records each piece ends. */
+  let waiting: Buffer[] = [];
+  let waitingBytes = 0;
+  let text = "";
+  let textRecords = 0;
+  let waitingRecords: number[] = [];
+  let scheduled = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let broken: unknown = null;
+
+  const takeText = () => {
+    if (text === "") return;
+    const bytes = Buffer.from(text);
+    waiting.push(bytes);
+    waitingRecords.push(textRecords);
+    waitingBytes += bytes.length;
+    text = "";
+    textRecords = 0;
   };
+
+  /** Writes what it can within `timeoutMs`; returns true when nothing is left waiting. */
+  const drain = (timeoutMs: number): boolean => {
+    takeText();
+    const deadline = performance.now() + timeoutMs;
+    while (waiting.length > 0) {
+      const head = waiting[0] as Buffer;
+      let written: number;
+      try {
+        if (broken !== null) throw broken;
+        written = out.write(head, Math.max(0, deadline - performance.now()));
+      } catch (error) {
+        // The reader is gone (EPIPE) or the descriptor failed: nothing waiting can be delivered.
+        broken = error;
+        drops.drop(waitingRecords.reduce((a, b) => a + b, 0), error);
+        waiting = [];
+        waitingRecords = [];
+        waitingBytes = 0;
+        return true;
+      }
+      waitingBytes -= written;
+      if (written < head.length) {
+        waiting[0] = head.subarray(written);
+        return false;
+      }
+      waiting.shift();
+      waitingRecords.shift();
+      drops.delivered();
+    }
+    return true;
+  };
+
+  const flushSoon = () => {
+    scheduled = false;
+    if (!drain(0) && retry === undefined) {
+      retry = setTimeout(() => {
+        retry = undefined;
+        flushSoon();
+      }, RETRY_MS);
+      retry.unref();
+    }
+  };
+
   const sink = ((record: LogRecord) => {
-    if (pending === "") queueMicrotask(flush);
-    pending += formatter(record);
+    const line = formatter(record);
+    if (broken !== null || waitingBytes + text.length > BUFFER_MAX_BYTES) {
+      // Nobody has read for a while: keep what waits, drop this one, and say so.
+      drops.drop(1, broken ?? Object.assign(new Error("stdout is full"), { code: "EAGAIN" }));
+      return;
+    }
+    text += line;
+    textRecords += 1;
+    if (text.length >= WRITE_AT_BYTES) {
+      takeText();
+      if (retry === undefined) drain(0);
+    }
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flushSoon);
+    }
   }) as StdoutSink;
-  sink.flush = flush;
-  sink[Symbol.dispose] = flush;
+  sink.flush = () => {
+    clearTimeout(retry);
+    retry = undefined;
+    if (!drain(EXIT_WAIT_MS)) {
+      drops.drop(
+        waitingRecords.reduce((a, b) => a + b, 0),
+        Object.assign(new Error("nobody read stdout at exit"), { code: "EAGAIN" }),
+      );
+      waiting = [];
+      waitingRecords = [];
+      waitingBytes = 0;
+    }
+  };
+  sink[Symbol.dispose] = () => {
+    sink.flush();
+    drops.close();
+  };
   return sink;
 }

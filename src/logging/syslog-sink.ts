@@ -6,6 +6,7 @@
 import type { LogRecord, Sink } from "@logtape/logtape";
 import { getDatagramSink } from "./datagram-sink.ts";
 import { SYSLOG_SEVERITY } from "./levels.ts";
+import { oneRecordMessage } from "./one-record-text.ts";
 import { renderMessage } from "./render-message.ts";
 
 /** The `daemon` facility (RFC 3164 §4.1.1: "system daemons", code 3). */
@@ -19,26 +20,32 @@ export interface SyslogSinkOptions {
   ident: string;
   /** Told once when sending starts failing (socket missing, queue full); the sink goes on trying. */
   onError(error: Error): void;
+  /** Told when sending works again after records were dropped. */
+  onRecovered?(count: number, reason: string): void;
 }
 
 /**
  * Formats one RFC 3164 message: `<PRI>Mmm dd hh:mm:ss ident[pid]: msg`, where PRI is
  * facility × 8 + severity and the timestamp is local time with a space-padded day (§4.1.2).
+ * Control characters in the message are escaped and continuation lines start with a tab
+ * (one-record-text.ts), so a message cannot pass for another record.
  */
 export function formatSyslogMessage(record: LogRecord, ident: string, pid = process.pid): string {
   const d = new Date(record.timestamp);
   const p2 = (n: number) => String(n).padStart(2, "0");
   const stamp = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
   const pri = FACILITY_DAEMON * 8 + SYSLOG_SEVERITY[record.level];
-  return `<${pri}>${stamp} ${ident}[${pid}]: ${renderMessage(record)}`;
+  return `<${pri}>${stamp} ${ident}[${pid}]: ${oneRecordMessage(renderMessage(record))}`;
 }
 
 /** Creates the syslog sink; disposing it closes the socket. */
 export function getSyslogSink(options: SyslogSinkOptions): Sink & Disposable {
   const encoder = new TextEncoder();
   return getDatagramSink({
+    sink: "syslog",
     socketPath: options.socketPath,
     encode: (record) => encoder.encode(formatSyslogMessage(record, options.ident)),
     onError: options.onError,
+    onRecovered: options.onRecovered,
   });
 }

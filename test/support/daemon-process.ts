@@ -20,6 +20,8 @@ export interface DaemonProcessOptions {
   /** Log file name inside the fresh log folder; the default is `<name>.log`. */
   logFile?: string;
   name?: string;
+  /** A command the daemon runs under, e.g. ["prlimit", "--fsize=65536", "--"]. */
+  wrapper?: string[];
 }
 
 export interface DaemonProcess {
@@ -114,7 +116,7 @@ export function startDaemon(options: DaemonProcessOptions): DaemonProcess {
   const name = options.name ?? "simple-daemon";
   const logPath = join(logDir, options.logFile ?? `${name}.log`);
   const env = cleanEnv({ ...(options.work ? { FIXTURE_WORK: options.work } : {}), ...options.env });
-  const proc = track(Bun.spawn([options.bin, "--log-dir", logDir, ...(options.args ?? [])], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
+  const proc = track(Bun.spawn([...(options.wrapper ?? []), options.bin, "--log-dir", logDir, ...(options.args ?? [])], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
   let out = "";
   let err = "";
   const decoder = () => new TextDecoder();

@@ -4,7 +4,8 @@
  * folder. The preload removes it after the last test; a run that died is swept by the next
  * one (its PID no longer names a live process).
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,9 +18,24 @@ export function scratchDir(prefix = "sd-"): string {
   return mkdtempSync(join(runRoot, prefix));
 }
 
+/**
+ * Removes a run folder: first unmounts what a fault test left mounted in it (a tmpfs whose test
+ * timed out before its `using` let go), then deletes it. Never throws: a leftover is swept later.
+ */
+function removeTree(dir: string): void {
+  try {
+    const mounts = readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[1] ?? "")
+      .filter((point) => point === dir || point.startsWith(`${dir}/`));
+    for (const point of mounts.reverse()) spawnSync("umount", ["-l", point]);
+    rmSync(dir, { recursive: true, force: true });
+  } catch {}
+}
+
 /** Removes this run's folder and everything in it. */
 export function removeRunRoot(): void {
-  if (runRoot !== undefined) rmSync(runRoot, { recursive: true, force: true });
+  if (runRoot !== undefined) removeTree(runRoot);
   runRoot = undefined;
 }
 
@@ -28,7 +44,7 @@ export function sweepStaleRunRoots(): void {
   for (const entry of readdirSync(tmpdir())) {
     const pid = Number(/^sd-test-run-(\d+)-/.exec(entry)?.[1]);
     if (!pid || pid === process.pid || isAlive(pid)) continue;
-    rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    removeTree(join(tmpdir(), entry));
   }
 }
 

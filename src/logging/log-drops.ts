@@ -1,0 +1,87 @@
+/**
+ * Records a sink could not deliver: counted per sink for `/metrics`, told once on stderr when a
+ * sink starts failing (with the errno in words) and once more, with the count, when it works
+ * again. stderr is where a service manager looks (systemd sends it to the journal) and it is
+ * written without blocking, so a report can never stall the loop it is about.
+ */
+import { errnoReason } from "../errno-reason.ts";
+import { FdWriter } from "./fd-writer.ts";
+
+/** The sinks that can drop records, as named in `/metrics`. */
+export type SinkName = "file" | "stdout" | "syslog" | "journal";
+export const SINK_NAMES: readonly SinkName[] = ["file", "stdout", "syslog", "journal"];
+
+const dropped: Record<SinkName, number> = { file: 0, stdout: 0, syslog: 0, journal: 0 };
+let stderr: FdWriter | undefined;
+/** The daemon's name, which starts each stderr line. */
+let program = "simple-daemon";
+
+/** Sets the name that starts the stderr lines (the daemon's `--name`). */
+export function setDropReportName(name: string): void {
+  program = name;
+}
+
+/** Records dropped so far by each sink, since the process started. */
+export function droppedRecords(): Readonly<Record<SinkName, number>> {
+  return dropped;
+}
+
+/** Writes one line to stderr without blocking (a full stderr loses the line, nothing else). */
+export function reportOnStderr(line: string): void {
+  stderr ??= new FdWriter(2);
+  try {
+    stderr.write(Buffer.from(`${program}: ${line}\n`));
+  } catch {}
+}
+
+/**
+ * The drop bookkeeping of one sink: `what` names it in lines ("log file /var/log/x.log").
+ * `onRecovered` hears the count when delivery works again (the application logs it).
+ */
+export class DropCounter {
+  readonly #sink: SinkName;
+  readonly #what: string;
+  readonly #onRecovered: ((what: string, count: number, reason: string) => void) | undefined;
+  /** Records dropped since the sink started failing; null while it works. */
+  #streak: number | null = null;
+  #reason = "";
+
+  constructor(sink: SinkName, what: string, onRecovered?: (what: string, count: number, reason: string) => void) {
+    this.#sink = sink;
+    this.#what = what;
+    this.#onRecovered = onRecovered;
+  }
+
+  /** True while the sink is failing (between a drop and the next delivery). */
+  get failing(): boolean {
+    return this.#streak !== null;
+  }
+
+  /** Counts `count` records lost to `error`; the first drop of a streak is told on stderr. */
+  drop(count: number, error: unknown): void {
+    if (count <= 0) return;
+    dropped[this.#sink] += count;
+    if (this.#streak === null) {
+      this.#streak = 0;
+      this.#reason = errnoReason(error);
+      reportOnStderr(`${this.#what}: cannot write (${this.#reason}); dropping records until it can`);
+    }
+    this.#streak += count;
+  }
+
+  /** Marks a delivery that worked: ends a failing streak and tells how many were lost in it. */
+  delivered(): void {
+    const count = this.#streak;
+    if (count === null) return;
+    this.#streak = null;
+    reportOnStderr(`${this.#what}: writing again; ${count} record(s) dropped meanwhile (${this.#reason})`);
+    this.#onRecovered?.(this.#what, count, this.#reason);
+  }
+
+  /** At exit: tells on stderr how many records of a streak still failing were lost. */
+  close(): void {
+    if (this.#streak === null) return;
+    reportOnStderr(`${this.#what}: ${this.#streak} record(s) dropped (${this.#reason}); the sink is closed`);
+    this.#streak = null;
+  }
+}
