@@ -176,6 +176,28 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
     await box.exec(["systemctl", "stop", "sd-levels"]);
   }, TEST_MS);
 
+  test("hostile messages forge no journal entry: NUL, CR and LF on stdout, syslog and native (journalctl -o json)", async () => {
+    await installFixture("sd-forge", { FIXTURE_WORK: "forge" }, ["--interval", "3600", "--syslog", "--journal"], ["--now"]);
+    await journalEntry("sd-forge", "forge done on every transport", (e) => e._TRANSPORT === "stdout" && message(e).endsWith("forge done"));
+    await journalEntry("sd-forge", "forge done natively", (e) => e._TRANSPORT === "journal" && message(e) === "forge done");
+    await journalEntry("sd-forge", "forge done by syslog", (e) => e._TRANSPORT === "syslog" && message(e) === "forge done");
+    const entries = (await box.journal(["-u", "sd-forge"])).filter((e) => e._TRANSPORT !== "driver" && e._PID !== "1");
+    const hostile = entries.filter((e) => JSON.stringify(e.MESSAGE).includes("forged"));
+    // stdout: 5 lines (2 records + 3 continuations), syslog and native: 3 records with "forged" in their text.
+    expect(hostile.filter((e) => e._TRANSPORT === "stdout")).toHaveLength(5);
+    expect(hostile.filter((e) => e._TRANSPORT === "syslog")).toHaveLength(4);
+    expect(hostile.filter((e) => e._TRANSPORT === "journal")).toHaveLength(4);
+    for (const e of hostile) {
+      // Text, not a byte array (journalctl shows a value with control characters as numbers).
+      expect(typeof e.MESSAGE).toBe("string");
+      // Each keeps its record's priority: WARNING (4) or INFO (6), never the <0> it tried.
+      expect(["4", "6"]).toContain(e.PRIORITY);
+      expect(message(e)).not.toMatch(/^(<0>|forged|2030-)/);
+    }
+    expect(entries.filter((e) => e.PRIORITY === "0" || e.PRIORITY === "2")).toEqual([]);
+    await box.exec(["systemctl", "stop", "sd-forge"]);
+  }, TEST_MS);
+
   test("a work() hung past --work-timeout ends in Result=watchdog and systemd restarts it", async () => {
     await installFixture("sd-hang", { FIXTURE_WORK: "tick,hang" }, ["--interval", "0.2", "--work-timeout", "1"], ["--watchdog-sec", "2", "--now"]);
     const firstPid = await prop("sd-hang", "MainPID");
