@@ -21,6 +21,8 @@ const EAGAIN = 11;
 
 /** An error from a libc call, with the errno name's text (`ENOENT` → "No such file or directory"). */
 export class SocketError extends Error {
+  /** Node-style errno name, set where errno-reason.ts has words for it. */
+  code: string | undefined;
   constructor(
     readonly call: string,
     readonly errno: number,
@@ -28,6 +30,8 @@ export class SocketError extends Error {
   ) {
     super(`${call}(${target}): ${String(libc().strerror(errno))}`);
     this.name = "SocketError";
+    // A full receive queue is the one failure worded in plain terms (errno-reason.ts: "it is full").
+    if (errno === EAGAIN) this.code = "EAGAIN";
   }
 }
 

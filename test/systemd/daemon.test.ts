@@ -191,7 +191,7 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
       // Text, not a byte array (journalctl shows a value with control characters as numbers).
       expect(typeof e.MESSAGE).toBe("string");
       // Each keeps its record's priority: WARNING (4) or INFO (6), never the <0> it tried.
-      expect(["4", "6"]).toContain(e.PRIORITY);
+      expect(["4", "6"]).toContain(String(e.PRIORITY));
       expect(message(e)).not.toMatch(/^(<0>|forged|2030-)/);
     }
     expect(entries.filter((e) => e.PRIORITY === "0" || e.PRIORITY === "2")).toEqual([]);
