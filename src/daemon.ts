@@ -1,8 +1,11 @@
 /**
  * SimpleDaemon: the signal and interrupt core.
  *
- * SIGINT/SIGTERM start one shutdown; a second one during shutdown forces an exit with 128+n.
- * SIGHUP asks for a reload (the application reopens its logs) and never stops the daemon.
+ * SIGINT/SIGTERM (and SIGQUIT, SIGXCPU) start one shutdown; a second one during shutdown forces
+ * an exit with 128+n. SIGHUP asks for a reload (the application reopens its logs) and never
+ * stops the daemon. SIGUSR1/SIGUSR2 log a status line; the other signals whose default action
+ * would kill are ignored with a WARNING (signal-table.ts). SIGCONT is logged and counted, so a
+ * cycle delayed by a stop is not blamed for it.
  * Passive mode lets the running work() finish and cuts the sleep short; aggressive mode aborts
  * the work's signal at once and makes sleeps reject with DaemonExit. In both, a work that has
  * not settled `shutdownTimeoutSec` after the request is abandoned with exit status 1.
@@ -10,9 +13,13 @@
 import { constants } from "node:os";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { DaemonExit, ShutdownRequest } from "./daemon-exit.ts";
+import { noteContinued } from "./pause-count.ts";
+import { HANDLED_SIGNALS, type HandledSignal, IGNORED_BECAUSE, isIgnoredSignal, isStopSignal } from "./signal-table.ts";
 import { interruptibleSleep } from "./sleep.ts";
 
 export { DaemonExit, ShutdownRequest, isShutdownError } from "./daemon-exit.ts";
+
+export type { HandledSignal } from "./signal-table.ts";
 
 export type InterruptMode = "passive" | "aggressive";
 
@@ -32,10 +39,12 @@ export interface SimpleDaemonOptions {
    * daemon's own handlers are installed, so no signal falls between the two sets of handlers.
    */
   takePendingSignals?: () => readonly HandledSignal[];
+  /** Describes the loop for the SIGUSR1/SIGUSR2 status line, e.g. "cycle 12 running for 0.41 s, 11 done". */
+  status?: () => string;
+  /** The cycle whose work() is running now, or null: named when the work is abandoned. */
+  runningCycle?: () => number | null;
 }
 
-const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
-export type HandledSignal = (typeof STOP_SIGNALS)[number] | "SIGHUP";
 // A process kept alive by nothing but a pending promise spins a CPU under Bun; a long real timer
 // keeps the event loop honest while the daemon runs.
 const KEEPALIVE_MS = 2 ** 30;
@@ -52,11 +61,15 @@ export class SimpleDaemon implements AsyncDisposable {
   readonly #shutdown = new AbortController();
   readonly #work = new AbortController();
   readonly #options: SimpleDaemonOptions;
-  readonly #handlers = new Map<HandledSignal, () => void>();
+  readonly #handlers = new Map<HandledSignal | "SIGCONT", () => void>();
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #reloading: Promise<void> = Promise.resolve();
   #disposed = false;
+  /** performance.now() of the stop request. */
+  #requestedAt = 0;
+  /** Set once an exit is forced: later signals change nothing, the logs are being flushed. */
+  #exiting = false;
 
   private constructor(options: SimpleDaemonOptions) {
     this.#options = options;
@@ -107,6 +120,7 @@ export class SimpleDaemon implements AsyncDisposable {
   requestShutdown(signalNumber = 0): void {
     if (this.interrupted) return;
     this.receivedSignal = signalNumber;
+    this.#requestedAt = performance.now();
     this.log.info("Received {signalNumber} signal.", { signalNumber });
     const timeoutSec = this.shutdownTimeoutSec;
     this.#deadline = setTimeout(() => void this.#abandon(timeoutSec), timeoutSec * 1000);
@@ -122,6 +136,7 @@ export class SimpleDaemon implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#disposed) return;
+    // From here on a SIGHUP starts no reload: none may log after `Graceful Interrupt...`.
     this.#disposed = true;
     clearTimeout(this.#deadline);
     clearInterval(this.#keepalive);
@@ -132,19 +147,53 @@ export class SimpleDaemon implements AsyncDisposable {
 
   #install(): void {
     this.log.info("PID: {pid}", { pid: this.pid });
-    for (const name of [...STOP_SIGNALS, "SIGHUP"] as const) {
-      const handler = name === "SIGHUP" ? () => this.#reload() : () => this.#onStopSignal(constants.signals[name]);
+    for (const name of HANDLED_SIGNALS) {
+      const signalNumber = constants.signals[name];
+      const handler = () => {
+        if (!this.#exiting) this.#onSignal(name, signalNumber);
+      };
       this.#handlers.set(name, handler);
       process.on(name, handler);
-      this.log.debug("Set signal handler: {signalNumber}", { signalNumber: constants.signals[name] });
+      this.log.debug("Set signal handler: {signalNumber}", { signalNumber });
     }
+    const onContinued = () => {
+      noteContinued();
+      this.log.info("Received {signalNumber} signal: the process was stopped and runs again.", { signalNumber: constants.signals.SIGCONT });
+    };
+    this.#handlers.set("SIGCONT", onContinued);
+    process.on("SIGCONT", onContinued);
     this.log.info("Mode: {mode}", { mode: this.mode.toUpperCase() });
     this.#keepalive = setInterval(() => {}, KEEPALIVE_MS);
     for (const name of this.#options.takePendingSignals?.() ?? []) this.#handlers.get(name)?.();
   }
 
-  #onStopSignal(signalNumber: number): void {
-    if (!this.interrupted) return this.requestShutdown(signalNumber);
+  #onSignal(name: HandledSignal, signalNumber: number): void {
+    if (isStopSignal(name)) return this.#onStopSignal(name, signalNumber);
+    if (name === "SIGHUP") return this.#reload();
+    if (!isIgnoredSignal(name)) return this.#logStatus();
+    this.log.warning("Received {signalNumber} signal ({signalName}): ignored, {reason}.", {
+      signalNumber,
+      signalName: name,
+      reason: IGNORED_BECAUSE[name],
+    });
+  }
+
+  /** The SIGUSR1/SIGUSR2 line: what the loop does, the mode, and whether a stop is under way. */
+  #logStatus(): void {
+    const loop = this.#options.status?.() ?? "running";
+    const stopping = this.interrupted
+      ? `; stopping since signal ${this.receivedSignal} ${((performance.now() - this.#requestedAt) / 1000).toFixed(2)} s ago`
+      : "";
+    this.log.info(`Status: {loop}, mode {mode}${stopping}`, { loop, mode: this.mode.toUpperCase() });
+  }
+
+  #onStopSignal(name: HandledSignal, signalNumber: number): void {
+    if (!this.interrupted) {
+      if (name === "SIGXCPU") {
+        this.log.warning("Received {signalNumber} signal: the soft CPU time limit (RLIMIT_CPU) is used up; stopping before the hard limit kills the process.", { signalNumber });
+      }
+      return this.requestShutdown(signalNumber);
+    }
     const status = 128 + signalNumber;
     this.log.warning("Received {signalNumber} signal again during shutdown: forcing exit with status {status}.", {
       signalNumber,
@@ -154,6 +203,7 @@ export class SimpleDaemon implements AsyncDisposable {
   }
 
   #reload(): void {
+    if (this.#disposed) return;
     this.log.info("Received {signalNumber} signal.", { signalNumber: constants.signals.SIGHUP });
     // Reloads run one after another: a burst of SIGHUPs never interleaves two reopens.
     this.#reloading = this.#reloading.then(async () => {
@@ -167,14 +217,20 @@ export class SimpleDaemon implements AsyncDisposable {
   }
 
   async #abandon(timeoutSec: number): Promise<void> {
+    if (this.#exiting) return;
     this.#work.abort(new DaemonExit(this.receivedSignal ?? 0, `shutdown deadline of ${timeoutSec} s passed`));
-    this.log.error("work() did not settle within {timeoutSec} s of the stop request; abandoning it, exit status 1.", {
+    const cycle = this.#options.runningCycle?.() ?? null;
+    this.log.error(`work()${cycle === null ? "" : " in cycle {cycle}"} did not settle within {timeoutSec} s of the stop request; abandoning it, exit status 1.`, {
+      cycle,
       timeoutSec,
     });
     await this.#exit(1);
   }
 
-  async #exit(status: number): Promise<never> {
+  /** Flushes through `beforeExit` and exits; only the first forced exit counts. */
+  async #exit(status: number): Promise<void> {
+    if (this.#exiting) return;
+    this.#exiting = true;
     try {
       await this.#options.beforeExit?.();
     } finally {

@@ -14,6 +14,7 @@ import type { Settings } from "./settings.ts";
 import { Notifier } from "./systemd/notify.ts";
 import { pingIntervalMs, startWatchdog, watchdogPeriodUsec } from "./systemd/watchdog.ts";
 import { LoopMetrics } from "./http/loop-metrics.ts";
+import { describeLoop } from "./loop-status.ts";
 import type { CycleEnd } from "./schedule.ts";
 import { formatDuration, logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
 import { monotonicMicros } from "./unix/monotonic-clock.ts";
@@ -50,6 +51,19 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
   };
   /** performance.now() when the running work() started, or null between cycles. */
   let workStartedAt: number | null = null;
+  /** The cycle whose work() runs now, or null between cycles (SIGUSR1's status, the abandon line). */
+  let runningCycle: number | null = null;
+  const describeStatus = () => {
+    const now = performance.now();
+    return describeLoop({
+      runningCycle,
+      runningForMs: workStartedAt === null ? 0 : now - workStartedAt,
+      done: metrics.cycles,
+      errors: metrics.errors,
+      overruns: metrics.overruns,
+      nextInMs: schedule.intervalMs === 0 ? null : schedule.msUntilNextTick(now),
+    });
+  };
   const workIsHung = () => config.workTimeoutSec !== null && workStartedAt !== null && performance.now() - workStartedAt > config.workTimeoutSec * 1000;
 
   let status = 0;
@@ -84,6 +98,8 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
       },
       beforeExit: () => logging.flush(),
       takePendingSignals: takeEarlySignals,
+      status: describeStatus,
+      runningCycle: () => runningCycle,
     });
     daemon.shutdownSignal.addEventListener(
       "abort",
@@ -109,6 +125,7 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
       await using tk = new Timekeeper({ log, schedule, signal: daemon.shutdownSignal, onCycleEnd: reportCycle });
       using _hangWarning = warnWhenHung(config, tk.cycle, log, periodUsec !== null);
       workStartedAt = performance.now();
+      runningCycle = tk.cycle;
       cycleFailed = false;
       try {
         await work({ log, signal: daemon.signal, cycle: tk.cycle, daemon });
@@ -123,6 +140,7 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
         }
       } finally {
         workStartedAt = null;
+        runningCycle = null;
       }
       if (config.once) {
         tk.lastCycle();

@@ -110,7 +110,7 @@ describe("shutdown edge cases", () => {
       d.kill("SIGTERM");
       expect(await d.exited()).toBe(1);
       const log = d.log();
-      expect(lastLine(log)).toContain("[40]ERROR - MSG:> work() did not settle within 0.5 s of the stop request; abandoning it, exit status 1.");
+      expect(lastLine(log)).toContain("[40]ERROR - MSG:> work() in cycle 1 did not settle within 0.5 s of the stop request; abandoning it, exit status 1.");
       expect(log).not.toContain("Graceful Interrupt...");
     });
   }
