@@ -2,7 +2,15 @@
  * The fixed-rate schedule behind Timekeeper: cycle k starts at origin + k·interval on the
  * monotonic clock, so per-cycle timer lateness never accumulates (the original drifted by the
  * work's duration plus rounding every pass). It also keeps the cycle statistics.
+ *
+ * A cycle that ends past the next tick is an overrun only when its own work took longer than
+ * the interval. One that started late (the process was stopped, the machine suspended, the
+ * event loop busy) and would have fitted had it started on time is a late start, as is one the
+ * process was stopped in the middle of: neither is counted as an overrun.
  */
+
+/** A late start this long is reported even when the cycle still ended before its next tick. */
+export const REPORTED_LATENESS_MS = 1000;
 
 /** What the end of one cycle decided. */
 export interface CycleEnd {
@@ -12,8 +20,14 @@ export interface CycleEnd {
   sleepMs: number;
   /** Ticks passed over entirely because the cycle overran; 0 when it fit. */
   skippedTicks: number;
-  /** True when the cycle ended after the next tick was due. */
+  /** True when the cycle's own work took longer than the interval (and no stop explains it). */
   overran: boolean;
+  /**
+   * Set when the cycle was delayed by something other than its work, for the WARNING: `late`
+   * when it started `lateMs` after it was due, `stopped` when the process was stopped (SIGCONT
+   * seen) while it ran; `paused` when a SIGCONT was seen since the previous cycle ended.
+   */
+  delay?: { kind: "late" | "stopped"; lateMs: number; paused: boolean };
 }
 
 /** Cycle statistics, for the summary logged at exit. */
@@ -24,6 +38,8 @@ export interface CycleStats {
   maxMs: number;
   overruns: number;
   skippedTicks: number;
+  /** Cycles delayed by a late start or a stop of the process (not overruns). */
+  delayed: number;
 }
 
 function checkedIntervalMs(intervalSec: number): number {
@@ -44,6 +60,11 @@ export class Schedule {
   #maxMs = 0;
   #overruns = 0;
   #skipped = 0;
+  #delayed = 0;
+  /** When the next cycle is due (a tick, or the end of an overrun); null before the first. */
+  #dueAt: number | null = null;
+  /** continuedCount() at the end of the previous cycle. */
+  #continuedMark = 0;
   /** Start of the running or last cycle, and whether one is running. */
   #lastStart: number | null = null;
   #running = false;
@@ -77,6 +98,7 @@ export class Schedule {
     } else {
       this.#origin = Math.max(this.#lastStart, now - this.#intervalMs);
       this.#tick = 1;
+      this.#dueAt = Math.max(now, this.#origin + this.#intervalMs);
     }
     const wake = this.#retimed;
     this.#retimed = new AbortController();
@@ -103,31 +125,55 @@ export class Schedule {
   }
 
   /**
-   * Records a cycle that ran from `startedAt` to `now` and returns how long to sleep. A cycle
-   * that ends past the next tick starts the next at once; whole ticks that passed meanwhile are
-   * skipped, so cycles never overlap and never bunch up to "catch up".
+   * Whether the cycle that ran from `startedAt` to `now` looks delayed or overran: the caller
+   * then lets pending signal listeners (SIGCONT) run before it calls end().
    */
-  end(startedAt: number, now: number): CycleEnd {
+  looksDelayed(startedAt: number, now: number): boolean {
+    if (this.#intervalMs === 0 || this.#origin === null) return false;
+    const lateMs = startedAt - (this.#dueAt ?? startedAt);
+    const startTick = Math.max(this.#tick, Math.floor((startedAt - this.#origin) / this.#intervalMs));
+    return lateMs >= REPORTED_LATENESS_MS || startTick > this.#tick || now > this.#origin + (startTick + 1) * this.#intervalMs;
+  }
+
+  /**
+   * Records a cycle that ran from `startedAt` to `now` and returns how long to sleep.
+   * `continued` is continuedCount() now: a change since the previous cycle means the process was
+   * stopped meanwhile. The next cycle is due at the first tick after this one's start; if that
+   * has passed, it starts at once. Whole ticks that passed meanwhile are skipped, so cycles never
+   * overlap and never bunch up to "catch up".
+   */
+  end(startedAt: number, now: number, continued = this.#continuedMark): CycleEnd {
     this.#running = false;
     const durationMs = now - startedAt;
+    const paused = continued !== this.#continuedMark;
+    this.#continuedMark = continued;
     this.#cycles += 1;
     this.#totalMs += durationMs;
     this.#minMs = Math.min(this.#minMs, durationMs);
     this.#maxMs = Math.max(this.#maxMs, durationMs);
     if (this.#intervalMs === 0) return { durationMs, sleepMs: 0, skippedTicks: 0, overran: false };
+    const interval = this.#intervalMs;
     const origin = this.#origin ?? startedAt;
-    const nextTickAt = origin + (this.#tick + 1) * this.#intervalMs;
-    if (now <= nextTickAt) {
-      this.#tick += 1;
-      return { durationMs, sleepMs: nextTickAt - now, skippedTicks: 0, overran: false };
-    }
-    // The tick whose slot we are in now is taken late; the ones before it are skipped.
-    const currentTick = Math.floor((now - origin) / this.#intervalMs);
-    const skippedTicks = currentTick - (this.#tick + 1);
-    this.#tick = currentTick;
-    this.#overruns += 1;
+    const lateMs = Math.max(0, startedAt - (this.#dueAt ?? startedAt));
+    const ownTick = this.#tick;
+    // The slot the cycle really started in: later than its own tick when it started late.
+    const startTick = Math.max(ownTick, Math.floor((startedAt - origin) / interval));
+    const nextTickAt = origin + (startTick + 1) * interval;
+    const crossed = now > nextTickAt;
+    // Ended in a later slot: the tick whose slot we are in now is taken at once.
+    const nextTick = crossed ? Math.floor((now - origin) / interval) : startTick + 1;
+    const skippedTicks = nextTick - ownTick - 1;
+    const late = startTick > ownTick || lateMs >= REPORTED_LATENESS_MS || (crossed && durationMs <= interval);
+    const stopped = !late && crossed && paused;
+    const overran = crossed && durationMs > interval && !stopped;
+    this.#tick = nextTick;
+    this.#dueAt = crossed ? now : nextTickAt;
     this.#skipped += skippedTicks;
-    return { durationMs, sleepMs: 0, skippedTicks, overran: true };
+    if (overran) this.#overruns += 1;
+    if (late || stopped) this.#delayed += 1;
+    const result: CycleEnd = { durationMs, sleepMs: crossed ? 0 : nextTickAt - now, skippedTicks, overran };
+    if (late || stopped) result.delay = { kind: late ? "late" : "stopped", lateMs, paused };
+    return result;
   }
 
   /** The statistics so far (zeros before the first cycle ends). */
@@ -140,6 +186,7 @@ export class Schedule {
       maxMs: this.#maxMs,
       overruns: this.#overruns,
       skippedTicks: this.#skipped,
+      delayed: this.#delayed,
     };
   }
 }

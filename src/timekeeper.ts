@@ -8,6 +8,7 @@
  * aborts (rejecting with DaemonExit in aggressive mode), and the exit summary is logged then.
  */
 import type { Logger } from "@logtape/logtape";
+import { continuedCount } from "./pause-count.ts";
 import { type CycleEnd, Schedule } from "./schedule.ts";
 import { interruptibleSleep } from "./sleep.ts";
 
@@ -60,13 +61,37 @@ export function logCycleSummary(log: Logger, schedule: Schedule): void {
   schedule.summaryLogged = true;
   const s = schedule.stats();
   const ms = (v: number) => v.toFixed(3);
-  log.info("Cycles: {cycles}, duration min/mean/max: {min}/{mean}/{max} ms, overruns: {overruns}, skipped ticks: {skippedTicks}", {
+  log.info("Cycles: {cycles}, duration min/mean/max: {min}/{mean}/{max} ms, overruns: {overruns}, skipped ticks: {skippedTicks}, late or stopped: {delayed}", {
     cycles: s.cycles,
     min: ms(s.minMs),
     mean: ms(s.meanMs),
     max: ms(s.maxMs),
     overruns: s.overruns,
     skippedTicks: s.skippedTicks,
+    delayed: s.delayed,
+  });
+}
+
+/** Lets signal listeners that are already due run (SIGCONT is dispatched after overdue timers). */
+function pendingSignalsRun(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The WARNING for a cycle delayed by a stop or a late start: what happened, and what comes next. */
+function logDelay(log: Logger, cycle: number, intervalSec: number, end: CycleEnd): void {
+  const delay = end.delay;
+  if (delay === undefined) return;
+  const next = `${end.sleepMs > 0 ? "next cycle on schedule" : "next cycle starts now"}, ${end.skippedTicks} tick(s) skipped`;
+  if (delay.kind === "stopped") {
+    log.warning("Cycle {cycle} ran past the {intervalSec} s interval because the process was stopped while it ran (SIGSTOP … SIGCONT); not counted as an overrun; {next}.", { cycle, intervalSec, next });
+    return;
+  }
+  const cause = delay.paused ? "the process was stopped (SIGSTOP … SIGCONT)" : "the process was stopped, the machine suspended, or the event loop busy";
+  log.warning("Cycle {cycle} started {lateSec} s late ({cause}); not counted as an overrun; {next}.", {
+    cycle,
+    lateSec: (delay.lateMs / 1000).toFixed(3),
+    cause,
+    next,
   });
 }
 
@@ -96,8 +121,13 @@ export class Timekeeper implements AsyncDisposable {
 
   /** Ends the pass: logs its duration, then sleeps until the next tick unless the daemon is stopping. */
   async [Symbol.asyncDispose](): Promise<void> {
-    const end = this.#schedule.end(this.#startedAt, performance.now());
+    const now = performance.now();
+    // A SIGCONT tells a stopped process from an overrunning cycle; its listener runs after the
+    // overdue timer that started this cycle, so give it its turn before judging.
+    if (this.#schedule.looksDelayed(this.#startedAt, now)) await pendingSignalsRun();
+    const end = this.#schedule.end(this.#startedAt, now, continuedCount());
     this.#log.info("RunTimeLoop: {duration}", { duration: formatDuration(end.durationMs), cycle: this.cycle });
+    logDelay(this.#log, this.cycle, this.#schedule.intervalMs / 1000, end);
     if (end.overran) {
       this.#log.warning("Cycle {cycle} overran the {intervalSec} s interval; next cycle starts now, {skippedTicks} tick(s) skipped.", {
         cycle: this.cycle,

@@ -53,12 +53,68 @@ describe("Schedule", () => {
   test("stats: min, mean, max", () => {
     const s = new Schedule(10);
     runCycles(s, [10, 20, 60]);
-    expect(s.stats()).toEqual({ cycles: 3, minMs: 10, meanMs: 30, maxMs: 60, overruns: 0, skippedTicks: 0 });
+    expect(s.stats()).toEqual({ cycles: 3, minMs: 10, meanMs: 30, maxMs: 60, overruns: 0, skippedTicks: 0, delayed: 0 });
   });
 
   test("rejects a negative or non-finite interval", () => {
     expect(() => new Schedule(-1)).toThrow(RangeError);
     expect(() => new Schedule(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe("Schedule: a late start or a stopped process is not an overrun", () => {
+  test("a cycle that starts after its next tick (the process was stopped in the sleep) is late, and the next is on schedule", () => {
+    const s = new Schedule(0.2);
+    s.begin(0);
+    s.end(0, 1);
+    // Due at 200; the timer fires at 1700 after a stop; the work takes 1 ms.
+    s.begin(1700);
+    const end = s.end(1700, 1701, 1);
+    expect(end).toEqual({ durationMs: 1, sleepMs: 99, skippedTicks: 7, overran: false, delay: { kind: "late", lateMs: 1500, paused: true } });
+    expect(s.stats()).toMatchObject({ overruns: 0, skippedTicks: 7, delayed: 1 });
+    // The next cycle is due at 1800 and is neither late nor an overrun.
+    s.begin(1800);
+    expect(s.end(1800, 1801, 1)).toEqual({ durationMs: 1, sleepMs: 199, skippedTicks: 0, overran: false });
+  });
+
+  test("a late start of a second or more is reported even when the cycle ends before its next tick", () => {
+    const s = new Schedule(60);
+    s.begin(0);
+    s.end(0, 5);
+    s.begin(72_300);
+    expect(s.end(72_300, 72_310)).toMatchObject({ sleepMs: 47_690, skippedTicks: 0, overran: false, delay: { kind: "late", lateMs: 12_300, paused: false } });
+  });
+
+  test("a short work() pushed past the next tick by a late start is late, not an overrun", () => {
+    const s = new Schedule(0.1);
+    s.begin(0);
+    s.end(0, 1);
+    s.begin(130);
+    expect(s.end(130, 210)).toMatchObject({ overran: false, sleepMs: 0, delay: { kind: "late", lateMs: 30 } });
+    expect(s.stats().overruns).toBe(0);
+  });
+
+  test("a work() longer than the interval still overruns; one stopped in the middle (SIGCONT seen) does not", () => {
+    const overran = new Schedule(0.1);
+    overran.begin(0);
+    expect(overran.end(0, 450)).toEqual({ durationMs: 450, sleepMs: 0, skippedTicks: 3, overran: true });
+    // The cycle after an overrun starts at once: it is not late.
+    overran.begin(451);
+    expect(overran.end(451, 452).delay).toBeUndefined();
+    const stopped = new Schedule(0.1);
+    stopped.begin(0);
+    expect(stopped.end(0, 1600, 1)).toMatchObject({ overran: false, sleepMs: 0, skippedTicks: 15, delay: { kind: "stopped", paused: true } });
+    expect(stopped.stats()).toMatchObject({ overruns: 0, delayed: 1 });
+  });
+
+  test("looksDelayed is true exactly when end() reports a delay or an overrun", () => {
+    const s = new Schedule(0.2);
+    s.begin(0);
+    expect(s.looksDelayed(0, 150)).toBe(false);
+    s.end(0, 150);
+    expect(s.looksDelayed(1700, 1701)).toBe(true);
+    expect(s.looksDelayed(201, 202)).toBe(false);
+    expect(s.looksDelayed(201, 450)).toBe(true);
   });
 });
 
