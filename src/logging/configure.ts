@@ -90,13 +90,17 @@ async function applyConfig(options: LoggingOptions): Promise<ReopenableFileSink 
   }
   if (options.stream) {
     const lines = options.streamIsJournal ? withPriorityPrefix(lineFormatter(formatWithoutTimestamp(options.format))) : formatter;
-    sinks.stdout = getStdoutSink(lines, { onRecovered: recovered("stdout") });
+    sinks.stdout = getStdoutSink(lines, {
+      drops: {
+        failing: (_error, reason) => log().warning("stdout: cannot write ({reason}); dropping records until it can.", { reason }),
+        recovered: recovered("stdout"),
+      },
+    });
   }
   const unreachable = (what: string, socketPath: string) => (error: Error) =>
-    getLogger([options.name]).warning(`${what} socket {socketPath} is not reachable ({error}); records still go to the other sinks.`, {
-      socketPath,
-      error: error.message,
-    });
+    (error as { code?: string }).code === "EAGAIN"
+      ? log().warning(`${what} socket {socketPath} is full (its reader is too slow); dropping records until it drains.`, { socketPath })
+      : log().warning(`${what} socket {socketPath} is not reachable ({error}); records still go to the other sinks.`, { socketPath, error: error.message });
   if (options.syslogSocket !== null) {
     const socketPath = options.syslogSocket;
     sinks.syslog = getSyslogSink({ socketPath, ident: options.name, onError: unreachable("Syslog", socketPath), onRecovered: recovered(`Syslog socket ${socketPath}`) });

@@ -28,7 +28,7 @@ export interface DatagramSinkOptions {
   encode(record: LogRecord): Uint8Array;
   /** Called when sending fails with `error`; may return a smaller datagram to try once instead. */
   shrink?(record: LogRecord, error: SocketError): Uint8Array | null;
-  /** Told once when sending starts failing; told again only after a send succeeded meanwhile. */
+  /** Told when the sink starts dropping (socket missing, refusing, full); again only after a send succeeded meanwhile. */
   onError(error: Error): void;
   /** Told when sending works again after records were dropped. */
   onRecovered?(count: number, reason: string): void;
@@ -36,9 +36,10 @@ export interface DatagramSinkOptions {
 
 /** Creates a sink that sends each record as one datagram; disposing it closes the socket. */
 export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable {
-  const drops = new DropCounter(options.sink, `${options.sink} socket ${options.socketPath}`, (_what, count, reason) =>
-    queueMicrotask(() => options.onRecovered?.(count, reason)),
-  );
+  const drops = new DropCounter(options.sink, `${options.sink} socket ${options.socketPath}`, {
+    failing: (error) => options.onError(error instanceof Error ? error : new Error(String(error))),
+    recovered: (count, reason) => options.onRecovered?.(count, reason),
+  });
   let addr: Uint8Array | null = null;
   let socket: UnixDatagramSocket | null = null;
   let setupError: Error | null = null;
@@ -49,13 +50,6 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
   } catch (error) {
     setupError = error as Error;
   }
-  let reported = false;
-  const report = (error: Error) => {
-    if (reported) return;
-    reported = true;
-    // Report outside the sink call: the report itself is a record that reaches this sink.
-    queueMicrotask(() => options.onError(error));
-  };
   const queue: Uint8Array[] = [];
   let queuedBytes = 0;
   let retry: ReturnType<typeof setTimeout> | undefined;
@@ -76,14 +70,12 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
         if (isFull(error)) return false;
         // The socket went away while records waited: they are lost.
         drops.drop(queue.length, error);
-        report(error as Error);
         queue.length = 0;
         queuedBytes = 0;
         return true;
       }
       queue.shift();
       queuedBytes -= head.length;
-      reported = false;
       drops.delivered();
     }
     return true;
@@ -107,11 +99,7 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
   };
 
   const sink = ((record: LogRecord) => {
-    if (setupError !== null) {
-      drops.drop(1, setupError);
-      report(setupError);
-      return;
-    }
+    if (setupError !== null) return drops.drop(1, setupError);
     let data = options.encode(record);
     if (queue.length > 0 && !drain()) return enqueue(data, new SocketError("sendto", EAGAIN, options.socketPath));
     try {
@@ -123,12 +111,10 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
         data = smaller;
         sendNow(smaller);
       }
-      reported = false;
       drops.delivered();
     } catch (error) {
       if (isFull(error)) return enqueue(data, error);
       drops.drop(1, error);
-      report(error as Error);
     }
   }) as Sink & Disposable;
   sink[Symbol.dispose] = () => {

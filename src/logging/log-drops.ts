@@ -34,22 +34,30 @@ export function reportOnStderr(line: string): void {
   } catch {}
 }
 
+/** Who hears about a sink's trouble, outside the sink call (each is a record for the other sinks). */
+export interface DropListener {
+  /** The sink started dropping records (the first drop of a streak). */
+  failing?(error: unknown, reason: string): void;
+  /** The sink delivers again; `count` records were lost in the streak. */
+  recovered?(count: number, reason: string): void;
+}
+
 /**
  * The drop bookkeeping of one sink: `what` names it in lines ("log file /var/log/x.log").
- * `onRecovered` hears the count when delivery works again (the application logs it).
+ * The listener is called through queueMicrotask: the sink that counts may be the one it logs to.
  */
 export class DropCounter {
   readonly #sink: SinkName;
   readonly #what: string;
-  readonly #onRecovered: ((what: string, count: number, reason: string) => void) | undefined;
+  readonly #listener: DropListener;
   /** Records dropped since the sink started failing; null while it works. */
   #streak: number | null = null;
   #reason = "";
 
-  constructor(sink: SinkName, what: string, onRecovered?: (what: string, count: number, reason: string) => void) {
+  constructor(sink: SinkName, what: string, listener: DropListener = {}) {
     this.#sink = sink;
     this.#what = what;
-    this.#onRecovered = onRecovered;
+    this.#listener = listener;
   }
 
   /** True while the sink is failing (between a drop and the next delivery). */
@@ -57,14 +65,16 @@ export class DropCounter {
     return this.#streak !== null;
   }
 
-  /** Counts `count` records lost to `error`; the first drop of a streak is told on stderr. */
+  /** Counts `count` records lost to `error`; the first drop of a streak is told on stderr and to the listener. */
   drop(count: number, error: unknown): void {
     if (count <= 0) return;
     dropped[this.#sink] += count;
     if (this.#streak === null) {
       this.#streak = 0;
-      this.#reason = errnoReason(error);
-      reportOnStderr(`${this.#what}: cannot write (${this.#reason}); dropping records until it can`);
+      const reason = errnoReason(error);
+      this.#reason = reason;
+      reportOnStderr(`${this.#what}: cannot write (${reason}); dropping records until it can`);
+      queueMicrotask(() => this.#listener.failing?.(error, reason));
     }
     this.#streak += count;
   }
@@ -74,8 +84,9 @@ export class DropCounter {
     const count = this.#streak;
     if (count === null) return;
     this.#streak = null;
-    reportOnStderr(`${this.#what}: writing again; ${count} record(s) dropped meanwhile (${this.#reason})`);
-    this.#onRecovered?.(this.#what, count, this.#reason);
+    const reason = this.#reason;
+    reportOnStderr(`${this.#what}: writing again; ${count} record(s) dropped meanwhile (${reason})`);
+    queueMicrotask(() => this.#listener.recovered?.(count, reason));
   }
 
   /** At exit: tells on stderr how many records of a streak still failing were lost. */

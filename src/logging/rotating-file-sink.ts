@@ -126,9 +126,10 @@ export function getReopenableRotatingFileSink(options: RotatingFileSinkOptions):
   const { path, formatter } = options;
   const rotates = options.maxBytes > 0 && options.backups > 0 && Number.isFinite(options.maxBytes);
   const warn = (message: string) => queueMicrotask(() => options.onWarning?.(message));
-  const drops = new DropCounter("file", `log file ${path}`, (what, count, reason) =>
-    warn(`Log ${what} is writable again; ${count} record(s) were dropped meanwhile (${reason}).`),
-  );
+  const drops = new DropCounter("file", `log file ${path}`, {
+    failing: (_error, reason) => options.onWarning?.(`Log file ${path}: cannot write (${reason}); dropping records until it can.`),
+    recovered: (count, reason) => options.onWarning?.(`Log file ${path} is writable again; ${count} record(s) were dropped meanwhile (${reason}).`),
+  });
 
   let current: { fd: LogFd; size: number };
   try {

@@ -10,7 +10,7 @@
  */
 import type { LogRecord, Sink, TextFormatter } from "@logtape/logtape";
 import { FdWriter } from "./fd-writer.ts";
-import { DropCounter } from "./log-drops.ts";
+import { DropCounter, type DropListener } from "./log-drops.ts";
 
 /** A stdout sink whose `flush()` writes what is pending (waiting a bounded time); disposing flushes too. */
 export type StdoutSink = Sink & Disposable & { flush(): void };
@@ -25,15 +25,15 @@ const RETRY_MS = 20;
 export const EXIT_WAIT_MS = 1000;
 
 export interface StdoutSinkOptions {
-  /** Told (outside the sink call) when stdout works again after dropping records. */
-  onRecovered?: (count: number, reason: string) => void;
+  /** Told (outside the sink call) when stdout starts dropping records and when it works again. */
+  drops?: DropListener;
   fd?: number;
 }
 
 /** Creates the stdout sink; `formatter` renders each record, newline included. */
 export function getStdoutSink(formatter: TextFormatter, options: StdoutSinkOptions = {}): StdoutSink {
   const out = new FdWriter(options.fd ?? STDOUT);
-  const drops = new DropCounter("stdout", "stdout", (_what, count, reason) => queueMicrotask(() => options.onRecovered?.(count, reason)));
+  const drops = new DropCounter("stdout", "stdout", options.drops);
   /** Encoded text not yet written, oldest first, and the records each piece ends. */
   let waiting: Buffer[] = [];
   let waitingBytes = 0;

@@ -34,6 +34,8 @@ describe.skipIf(skip !== null)("a full file system under --log-dir", () => {
     await waitFor("more cycles after the disk filled", () => (Math.max(...cyclesIn(d.stdout().slice(-4096))) > seen + 500 ? true : undefined));
     expect(d.proc.exitCode).toBeNull();
     expect(await droppedMetric(url, "file")).toBeGreaterThan(0);
+    // The other sinks (here stdout, under systemd the journal) carry it as a WARNING.
+    expect(d.stdout()).toMatch(/\[30\]WARNING - MSG:> Log file .*simple-daemon\.log: cannot write \(no space left on device\); dropping records until it can\.\n/);
     // Told once, not per record.
     expect(d.stderr().match(/cannot write/g)).toHaveLength(1);
 
@@ -42,7 +44,7 @@ describe.skipIf(skip !== null)("a full file system under --log-dir", () => {
     truncateSync(logPath, 0);
     await waitFor("the recovery line", () => (/writing again; \d+ record\(s\) dropped meanwhile \(no space left on device\)/.test(d.stderr()) ? true : undefined), undefined, d.stderr);
     const recovered = await waitFor("the recovery WARNING in the log file", () => {
-      const m = /\[30\]WARNING - MSG:> Log log file .* is writable again; (\d+) record\(s\) were dropped meanwhile \(no space left on device\)\./.exec(readFileSync(logPath, "utf8"));
+      const m = /\[30\]WARNING - MSG:> Log file .* is writable again; (\d+) record\(s\) were dropped meanwhile \(no space left on device\)\./.exec(readFileSync(logPath, "utf8"));
       return m === null ? undefined : Number(m[1]);
     });
     expect(recovered).toBeGreaterThan(0);
