@@ -3,10 +3,14 @@
  *
  * Records gathered in one tick are written together (one write for a burst), as soon as 64 KiB
  * are pending, and otherwise at the end of the tick. stdout is written without blocking
- * (fd-writer.ts): when nobody reads it (a full pipe, a stopped terminal), what cannot be written
- * waits, up to BUFFER_MAX_BYTES, and is retried every RETRY_MS; past that, records are dropped and
- * counted (log-drops.ts: stderr and /metrics). At exit, `flush()` waits at most EXIT_WAIT_MS for
- * room, then counts what is left as dropped instead of hanging on it.
+ * (fd-writer.ts): what a slow reader has not taken yet waits, up to BUFFER_MAX_BYTES, and is
+ * retried every RETRY_MS. When that buffer is full, the sink waits for the reader — but only
+ * while the reader makes progress: a reader that takes nothing for STALL_MS counts as stalled
+ * (a full pipe nobody reads, a stopped terminal), and from then on records are dropped at once
+ * and counted (log-drops.ts: stderr and /metrics) until a write succeeds again. So a live reader
+ * loses nothing (it paces a burst, as a blocking write would), and a dead one costs the loop
+ * STALL_MS once, not forever. At exit, `flush()` waits at most EXIT_WAIT_MS for room, then
+ * counts what is left as dropped instead of hanging on it.
  */
 import type { LogRecord, Sink, TextFormatter } from "@logtape/logtape";
 import { FdWriter } from "./fd-writer.ts";
@@ -21,6 +25,8 @@ const WRITE_AT_BYTES = 64 * 1024;
 /** Most text kept waiting for a reader; records past it are dropped. */
 export const BUFFER_MAX_BYTES = 4 * 1024 * 1024;
 const RETRY_MS = 20;
+/** A reader that takes nothing for this long, while the buffer is full, counts as stalled. */
+export const STALL_MS = 1000;
 /** How long the exit path waits for a reader before it counts the rest as dropped. */
 export const EXIT_WAIT_MS = 1000;
 
@@ -43,6 +49,8 @@ export function getStdoutSink(formatter: TextFormatter, options: StdoutSinkOptio
   let scheduled = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let broken: unknown = null;
+  /** The reader took nothing for STALL_MS while the buffer was full: drop without waiting. */
+  let stalled = false;
 
   const takeText = () => {
     if (text === "") return;
@@ -80,6 +88,7 @@ export function getStdoutSink(formatter: TextFormatter, options: StdoutSinkOptio
       }
       waiting.shift();
       waitingRecords.shift();
+      stalled = false;
       drops.delivered();
     }
     return true;
@@ -96,9 +105,19 @@ export function getStdoutSink(formatter: TextFormatter, options: StdoutSinkOptio
     }
   };
 
+  /** With the buffer full: waits for the reader as long as it makes progress; false once it is stalled. */
+  const makeRoom = (): boolean => {
+    while (!stalled && broken === null && waitingBytes + text.length > BUFFER_MAX_BYTES) {
+      const before = waitingBytes + text.length;
+      drain(STALL_MS);
+      if (waitingBytes + text.length >= before) stalled = true;
+    }
+    return !stalled && broken === null;
+  };
+
   const sink = ((record: LogRecord) => {
     const line = formatter(record);
-    if (broken !== null || waitingBytes + text.length > BUFFER_MAX_BYTES) {
+    if (broken !== null || (waitingBytes + text.length > BUFFER_MAX_BYTES && !makeRoom())) {
       // Nobody has read for a while: keep what waits, drop this one, and say so.
       drops.drop(1, broken ?? Object.assign(new Error("stdout is full"), { code: "EAGAIN" }));
       return;

@@ -2,7 +2,7 @@
 // syslog or journald socket whose reader has stopped reading. Logging must never stop the loop:
 // cycles go on, SIGTERM still stops it in time, what cannot be delivered is bounded and counted.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, constants, openSync, readFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { startDaemon, tempDir, track, waitFor } from "../support/daemon-process.ts";
@@ -52,6 +52,43 @@ describe("stdout nobody reads", () => {
     expect(log().trimEnd()).toEndWith("Graceful Interrupt...");
     expect(stderr).toMatch(/stdout: \d+ record\(s\) dropped \(it is full\); the sink is closed\n$/);
     closeSync(reader);
+  });
+
+  test("a slow but live reader loses nothing: a burst is paced by the reader, not dropped", async () => {
+    const dir = tempDir("sd-fifo-");
+    const fifo = join(dir, "stdout.fifo");
+    Bun.spawnSync(["mkfifo", fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY);
+    const proc = track(
+      Bun.spawn([fixture, "--once", "--stream", "--no-log-file", "--log-level", "info"], {
+        env: { ...process.env, FIXTURE_WORK: "burst:150000" },
+        stdout: writer,
+        stderr: "pipe",
+      }),
+    );
+    closeSync(writer);
+    // Read 64 KiB every 10 ms (about 6 MB/s, well below what the daemon can write).
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(65536);
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(reader, buf);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+        n = -1;
+      }
+      if (n === 0 && proc.exitCode !== null) break;
+      if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
+      await Bun.sleep(10);
+    }
+    closeSync(reader);
+    expect(await proc.exited).toBe(0);
+    const out = Buffer.concat(chunks).toString();
+    expect(out.match(/record \d+\n/g)).toHaveLength(150_000);
+    expect(out).not.toContain("dropped");
+    expect(await new Response(proc.stderr).text()).toBe("");
   });
 
   test("1,000,000 records in one cycle into a pipe that is read: bounded memory, none lost", async () => {
