@@ -61,7 +61,8 @@ describe("rotating file", () => {
     const files = readdirSync(r.dir).sort();
     expect(files).toEqual(["simple-daemon.log", "simple-daemon.log.1", "simple-daemon.log.2", "simple-daemon.log.3"]);
     for (const f of files) expect(statSync(join(r.dir, f)).size).toBeLessThanOrEqual(100000);
-    for (const f of files.slice(1)) expect(statSync(join(r.dir, f)).size).toBeGreaterThan(50000);
+    // Filled to within one record (~90 bytes) of the size, whatever the write chunk.
+    for (const f of files.slice(1)) expect(statSync(join(r.dir, f)).size).toBeGreaterThan(100000 - 200);
     // The newest records are in the live file, the oldest kept ones in the highest backup.
     expect(r.log.trimEnd()).toEndWith("Graceful Interrupt...");
     const last = (name: string) => Math.max(...[...readFileSync(join(r.dir, name), "utf8").matchAll(/record (\d+)\n/g)].map((m) => Number(m[1])));

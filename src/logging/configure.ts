@@ -10,7 +10,6 @@ import { configure, dispose, getLogger, type LogLevel, type Sink, type TextForma
 import { formatWithoutTimestamp, withPriorityPrefix } from "./journal-console.ts";
 import { getJournalSink } from "./journal-sink.ts";
 import { setDropReportName } from "./log-drops.ts";
-import { oneRecordText } from "./one-record-text.ts";
 import { compilePercentFormat } from "./percent-format.ts";
 import { getReopenableRotatingFileSink, type ReopenableFileSink } from "./rotating-file-sink.ts";
 import { getStdoutSink } from "./stdout-sink.ts";
@@ -69,10 +68,12 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
   };
 }
 
-/** A %-format formatter whose output is always exactly one record (see one-record-text.ts). */
+/**
+ * A %-format formatter whose output is always exactly one record: the message, the only text
+ * a record brings in from outside, goes through one-record-text.ts.
+ */
 function lineFormatter(format: string): TextFormatter {
-  const format_ = compilePercentFormat(format);
-  return (record) => oneRecordText(format_(record));
+  return compilePercentFormat(format, { oneRecord: true });
 }
 
 /** Builds the sinks (the part that can fail), then swaps LogTape's configuration for them. */

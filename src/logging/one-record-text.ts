@@ -26,17 +26,10 @@ export function escapeControls(text: string): string {
 }
 
 /**
- * Makes a formatted record (ending in one "\n") safe for a line-based sink: controls escaped,
- * inner newlines followed by a tab. Text without any such character is returned as it is, so
- * the common case costs one regular-expression test.
+ * Makes a record's message safe for a line-based sink: controls escaped, inner newlines
+ * followed by a tab. A message without any such character is returned as it is, so the common
+ * case costs one regular-expression test on the message alone.
  */
-export function oneRecordText(text: string): string {
-  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
-  if (!UNSAFE.test(body)) return text;
-  return `${escapeControls(body).replaceAll("\n", "\n\t")}\n`;
-}
-
-/** The same rule for a message without a line end (a syslog datagram's text). */
 export function oneRecordMessage(message: string): string {
   if (!UNSAFE.test(message)) return message;
   return escapeControls(message).replaceAll("\n", "\n\t");

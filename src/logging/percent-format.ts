@@ -5,6 +5,7 @@
  */
 import type { LogRecord, TextFormatter } from "@logtape/logtape";
 import { LEVEL_NAME, LEVEL_NUMBER } from "./levels.ts";
+import { oneRecordMessage } from "./one-record-text.ts";
 import { renderMessage } from "./render-message.ts";
 
 /** The original's default format. */
@@ -104,9 +105,10 @@ function pad(text: string, flags: string, width: number): string {
  * Compiles a Python %-style format into a formatter that ends each record with "\n", as
  * logging.StreamHandler's terminator does. Throws LogFormatError for an unknown field (only
  * the FIELDS' own keys count), a width or precision over MAX_WIDTH (100 for %f, toFixed's limit)
- * or a stray `%`.
+ * or a stray `%`. With `oneRecord`, the message is kept to one record (controls escaped,
+ * continuation lines marked with a tab: one-record-text.ts), for line-based sinks.
  */
-export function compilePercentFormat(format: string): TextFormatter {
+export function compilePercentFormat(format: string, options: { oneRecord?: boolean } = {}): TextFormatter {
   const parts: (string | ((record: LogRecord, message: string) => string))[] = [];
   let usesMessage = false;
   let last = 0;
@@ -143,7 +145,7 @@ export function compilePercentFormat(format: string): TextFormatter {
   pushText(format.slice(last));
   const count = parts.length;
   return (record) => {
-    const message = usesMessage ? renderMessage(record) : "";
+    const message = usesMessage ? (options.oneRecord ? oneRecordMessage(renderMessage(record)) : renderMessage(record)) : "";
     let out = "";
     for (let i = 0; i < count; i++) {
       const part = parts[i] as (typeof parts)[number];

@@ -48,7 +48,8 @@ export class LogFileError extends Error {
   override name = "LogFileError";
 }
 
-const MAX_CHUNK_BYTES = 64 * 1024;
+/** Records are written in chunks of this many UTF-16 units (64 Ki; as many bytes for ASCII). */
+const MAX_CHUNK_UNITS = 64 * 1024;
 /** An idle daemon's last lines reach the disk within this time. */
 const FLUSH_EVERY_MS = 200;
 /** After a failed rotation, the next attempt waits this long (or a SIGHUP). */
@@ -140,36 +141,44 @@ export function getReopenableRotatingFileSink(options: RotatingFileSinkOptions):
   }
   /** Bytes in the file, as far as this process knows (another may have truncated it). */
   let size = current.size;
+  /**
+   * Records not written yet. Its length is counted in UTF-16 units, never encoded per record
+   * (that would flatten every record's string): a unit is 1 to 3 bytes of UTF-8, so only near
+   * the rotation size does the sink write the chunk out and weigh the next records exactly.
+   */
   let chunk = "";
-  let chunkBytes = 0;
-  /** Byte offset in `chunk` where each of its records ends, to count exactly what a short write lost. */
+  /** Where each record of `chunk` ends (UTF-16 offset), to count exactly what a short write lost. */
   let recordEnds: number[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let rotationBlockedUntil = 0;
   let rotationWarned = false;
 
-  const write = () => {
+  /** Writes the chunk out (and fsyncs it, unless `sync` is false: a write only to weigh the next records). */
+  const write = (sync = true) => {
     clearTimeout(timer);
     timer = undefined;
     if (chunk === "") return;
     const bytes = Buffer.from(chunk);
+    const text = chunk;
     const ends = recordEnds;
     chunk = "";
-    chunkBytes = 0;
     recordEnds = [];
     let done = 0;
     try {
       const fd = current.fd.fd;
       while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
       size += done;
-      try {
-        fsyncSync(fd);
-      } catch {}
+      if (sync) {
+        try {
+          fsyncSync(fd);
+        } catch {}
+      }
       drops.delivered();
     } catch (error) {
       size += done;
       // Records cut short or not written at all are lost; the ones before `done` are in the file.
-      drops.drop(ends.filter((end) => end > done).length, error);
+      const unitsDone = done === bytes.length ? text.length : bytes.subarray(0, done).toString().length;
+      drops.drop(ends.filter((end) => end > unitsDone).length, error);
     }
   };
 
@@ -205,8 +214,10 @@ export function getReopenableRotatingFileSink(options: RotatingFileSinkOptions):
     try {
       size = fstatSync(current.fd.fd).size;
     } catch {}
-    if (size + chunkBytes + incoming <= options.maxBytes || size + chunkBytes === 0) return;
-    write();
+    if (size + incoming <= options.maxBytes || size === 0) return;
+    try {
+      fsyncSync(current.fd.fd);
+    } catch {}
     let liveFileGone = false;
     try {
       for (let i = options.backups - 1; i > 0; i--) {
@@ -243,12 +254,16 @@ export function getReopenableRotatingFileSink(options: RotatingFileSinkOptions):
 
   const sink = ((record: LogRecord) => {
     const text = formatter(record);
-    const bytes = Buffer.byteLength(text);
-    if (rotates && size + chunkBytes + bytes > options.maxBytes && size + chunkBytes > 0) rotate(bytes);
+    // At most 3 bytes per UTF-16 unit: below this bound the record cannot reach the rotation size.
+    if (rotates && size + 3 * (chunk.length + text.length) > options.maxBytes) {
+      // Near it: make `size` exact and weigh this record to the byte, so rotated files fill up.
+      write(false);
+      const bytes = Buffer.byteLength(text);
+      if (size + bytes > options.maxBytes && size > 0) rotate(bytes);
+    }
     chunk += text;
-    chunkBytes += bytes;
-    recordEnds.push(chunkBytes);
-    if (chunkBytes >= MAX_CHUNK_BYTES) write();
+    recordEnds.push(chunk.length);
+    if (chunk.length >= MAX_CHUNK_UNITS) write();
     else if (timer === undefined) {
       timer = setTimeout(write, FLUSH_EVERY_MS);
       timer.unref();
