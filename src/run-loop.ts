@@ -10,6 +10,7 @@ import { takeEarlySignals } from "./early-signals.ts";
 import { EX_SOFTWARE, ExitError } from "./exit-codes.ts";
 import type { Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
+import { DAEMON_VERSION } from "./meta.ts";
 import type { Settings } from "./settings.ts";
 import { Notifier } from "./systemd/notify.ts";
 import { pingIntervalMs, startWatchdog, watchdogPeriodUsec } from "./systemd/watchdog.ts";
@@ -66,6 +67,8 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
   };
   const workIsHung = () => config.workTimeoutSec !== null && workStartedAt !== null && performance.now() - workStartedAt > config.workTimeoutSec * 1000;
 
+  // The build that runs (`bun run build` stamps package.json's version + git describe), next to the PID line.
+  log.info("Version: {version}", { version: DAEMON_VERSION });
   let status = 0;
   try {
     await using daemon = await SimpleDaemon.start({
