@@ -23,10 +23,16 @@
  *   each starts clean, and whatever a test writes vanishes at shutdown.
  * - This host's init reaps orphaned zombies late (seconds), and a container's halt waits until
  *   every zombie of its PID namespace is reaped: never orphan a process inside (see exec()).
+ * - Two releases, one rootfs each (`<cache>/<suite>`): bookworm (systemd 252) and trixie
+ *   (systemd 257, the first with `Type=notify-reload`, ≥ 253). The host's nspawn 252 boots 257
+ *   on this cgroup v1 hybrid host as is (257 refuses legacy cgroups only as the host's PID 1);
+ *   its console then says "Failed to create symlink /sys/fs/cgroup/net_cls", which is harmless.
+ *   The same debootstrap --include list works for both; trixie's build took 45 s here.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { describe } from "bun:test";
 
 /** PATH inside the container (a clean one: the host's PATH means nothing there). */
 const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -37,6 +43,26 @@ const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
  * to set $XDG_RUNTIME_DIR) for `install --user`.
  */
 const PACKAGES = ["systemd", "systemd-sysv", "dbus", "procps", "libpam-systemd"];
+
+/**
+ * The Debian releases the systemd tier runs on: bookworm's systemd 252 and trixie's 257 (the
+ * first with `Type=notify-reload`). `SYSTEMD_TIER_SUITES="bookworm"` (space-separated) narrows a
+ * local run; CI runs both.
+ */
+export const SYSTEMD_SUITES: readonly string[] = (process.env.SYSTEMD_TIER_SUITES?.trim().split(/\s+/) ?? ["bookworm", "trixie"]).filter((suite) => {
+  if (/^[a-z]+$/.test(suite)) return true;
+  throw new Error(`SYSTEMD_TIER_SUITES: ${JSON.stringify(suite)} is not a Debian suite name`);
+});
+
+/**
+ * Declares `describe(\`${title} (${suite})\`, () => body(suite))` once per release in
+ * {@link SYSTEMD_SUITES}, skipped when {@link systemdTierSkipReason} says the tier cannot run.
+ * The body boots its container with `SystemdContainer.boot({ suite })`.
+ */
+export function describeEachSuite(title: string, body: (suite: string) => void): void {
+  const skip = systemdTierSkipReason() !== null;
+  for (const suite of SYSTEMD_SUITES) describe.skipIf(skip)(`${title} (${suite})`, () => body(suite));
+}
 
 /** Bump when applyTestTweaks() changes, so cached rootfs trees are rebuilt. */
 const TWEAKS_VERSION = 1;
@@ -173,36 +199,44 @@ function osRelease(): Record<string, string> {
   return fields;
 }
 
-/** The Debian suite to bootstrap: the host's own on a Debian host, else bookworm. */
-function debianSuite(): string {
+/** The Debian suite booted when a test names none: the host's own on a Debian host, else bookworm. */
+function defaultSuite(): string {
   const os = osRelease();
   return os.ID === "debian" && os.VERSION_CODENAME ? os.VERSION_CODENAME : "bookworm";
 }
 
 /**
  * The mirror apt already uses for `suite` (deb822 *.sources first, then one-line sources.list),
- * so the build goes wherever this host is allowed to fetch from.
+ * else the mirror of the host's own release (trixie on a bookworm host), so the build goes
+ * wherever this host is allowed to fetch from.
  */
 function debianMirror(suite: string): string {
   const fromEnv = process.env.SYSTEMD_TIER_DEBIAN_MIRROR;
   if (fromEnv) return fromEnv;
   const dir = "/etc/apt/sources.list.d";
+  let fallback: string | undefined;
   const sourceFiles = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".sources")).sort().map((f) => join(dir, f)) : [];
   for (const file of sourceFiles) {
     for (const stanza of readFileSync(file, "utf8").split(/\n\s*\n/)) {
       const field = (name: string) =>
         stanza.split("\n").find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim().split(/\s+/) ?? [];
       if (field("enabled")[0]?.toLowerCase() === "no") continue;
-      if (field("types").includes("deb") && field("suites").includes(suite) && field("uris")[0]) return field("uris")[0] as string;
+      const uri = field("uris")[0];
+      if (!field("types").includes("deb") || uri === undefined) continue;
+      if (field("suites").includes(suite)) return uri;
+      // Another suite's archive (not -security) holds this one too: same mirror, other dists/.
+      if (field("suites").some((s) => !s.includes("-"))) fallback ??= uri;
     }
   }
   if (existsSync("/etc/apt/sources.list")) {
     for (const line of readFileSync("/etc/apt/sources.list", "utf8").split("\n")) {
       const words = line.replace(/\[[^\]]*\]/, "").trim().split(/\s+/);
-      if (words[0] === "deb" && words[2] === suite && words[1]) return words[1];
+      if (words[0] !== "deb" || !words[1] || !words[2]) continue;
+      if (words[2] === suite) return words[1];
+      if (!words[2].includes("-")) fallback ??= words[1];
     }
   }
-  return "http://deb.debian.org/debian";
+  return fallback ?? "http://deb.debian.org/debian";
 }
 
 /** Holds an exclusive flock(1) on `path` until the returned release is called (or this process dies). */
@@ -251,39 +285,63 @@ function applyTestTweaks(root: string): void {
   }
 }
 
-let rootfs: Promise<string> | undefined;
+const rootfsBySuite = new Map<string, Promise<string>>();
 
 /**
- * Path of a cached Debian minbase rootfs with systemd, building it the first time (~45 s, logged
- * to stderr). A stamp inside records suite, packages and tweaks; a mismatch rebuilds. The build
+ * Path of a cached Debian minbase rootfs of `suite` (default: the host's release) with systemd,
+ * `<cache>/<suite>`, building it the first time (~45 s each for bookworm and trixie, logged to
+ * stderr). A stamp inside records suite, packages and tweaks; a mismatch rebuilds. The build
  * goes into a temporary folder renamed into place when complete, under an flock so concurrent
  * test processes build once. debootstrap runs in a private mount namespace (`unshare -m`), so
- * the /proc and /sys it mounts into the target never outlive it. Memoised per process.
+ * the /proc and /sys it mounts into the target never outlive it. Memoised per process and suite.
  */
-export function ensureRootfs(): Promise<string> {
-  rootfs ??= buildRootfs();
-  return rootfs;
+export function ensureRootfs(suite: string = defaultSuite()): Promise<string> {
+  if (!/^[a-z]+$/.test(suite) || suite === "state") throw new Error(`not a Debian suite name: ${JSON.stringify(suite)}`);
+  let tree = rootfsBySuite.get(suite);
+  if (tree === undefined) {
+    tree = buildRootfs(suite);
+    rootfsBySuite.set(suite, tree);
+  }
+  return tree;
 }
 
-async function buildRootfs(): Promise<string> {
+const stampPath = (root: string) => join(root, ".systemd-tier-rootfs-stamp");
+const hasStamp = (root: string, stamp: string) => existsSync(stampPath(root)) && readFileSync(stampPath(root), "utf8") === stamp;
+
+/**
+ * Before one tree per suite, `<cache>/rootfs` held the host's release. A tree with the right
+ * stamp is renamed into place (no second debootstrap), and `rootfs` becomes a symlink to it so
+ * a test process still running the older harness keeps finding it. Called under the build lock.
+ */
+function adoptLegacyTree(cache: string, suite: string, stamp: string, target: string): void {
+  const legacy = join(cache, "rootfs");
+  try {
+    if (existsSync(target) || lstatSync(legacy).isSymbolicLink() || !hasStamp(legacy, stamp)) return;
+    renameSync(legacy, target);
+    symlinkSync(suite, legacy);
+    log(`moved the cached ${suite} rootfs from ${legacy} to ${target}`);
+  } catch {
+    // no legacy tree (or it cannot move): build as usual
+  }
+}
+
+async function buildRootfs(suite: string): Promise<string> {
   const cache = cacheDir();
-  const target = join(cache, "rootfs");
-  const suite = debianSuite();
+  const target = join(cache, suite);
   const stamp = `suite=${suite} packages=${PACKAGES.join(",")} tweaks=${TWEAKS_VERSION}\n`;
-  const stampPath = (root: string) => join(root, ".systemd-tier-rootfs-stamp");
-  const ready = () => existsSync(stampPath(target)) && readFileSync(stampPath(target), "utf8") === stamp;
-  if (ready()) return target;
+  if (hasStamp(target, stamp)) return target;
 
   mkdirSync(cache, { recursive: true });
   const release = await lock(join(cache, ".build.lock"));
   try {
-    if (ready()) return target; // another process built it while we waited
+    adoptLegacyTree(cache, suite, stamp, target);
+    if (hasStamp(target, stamp)) return target; // moved, or another process built it while we waited
     // Leftovers of a build that died: no one else builds while we hold the lock.
     for (const entry of readdirSync(cache)) {
-      if (entry.startsWith("rootfs.tmp") || entry.startsWith("rootfs.old")) rmSync(join(cache, entry), { recursive: true, force: true });
+      if (entry.startsWith(`${suite}.tmp`) || entry.startsWith(`${suite}.old`)) rmSync(join(cache, entry), { recursive: true, force: true });
     }
-    const tmp = join(cache, "rootfs.tmp");
-    const logPath = join(cache, "debootstrap.log");
+    const tmp = join(cache, `${suite}.tmp`);
+    const logPath = join(cache, `debootstrap-${suite}.log`);
     const mirror = debianMirror(suite);
     const t0 = performance.now();
     log(`building the Debian ${suite} rootfs (${PACKAGES.join(", ")}) from ${mirror} into ${target}; ~45 s the first time, log: ${logPath}`);
@@ -301,10 +359,10 @@ async function buildRootfs(): Promise<string> {
     }
     applyTestTweaks(tmp);
     writeFileSync(stampPath(tmp), stamp);
-    if (existsSync(target)) renameSync(target, join(cache, "rootfs.old"));
+    if (existsSync(target)) renameSync(target, join(cache, `${suite}.old`));
     renameSync(tmp, target);
-    rmSync(join(cache, "rootfs.old"), { recursive: true, force: true });
-    log(`rootfs ready in ${seconds(t0)}`);
+    rmSync(join(cache, `${suite}.old`), { recursive: true, force: true });
+    log(`${suite} rootfs ready in ${seconds(t0)}`);
     return target;
   } finally {
     await release();
@@ -534,17 +592,21 @@ export class SystemdContainer implements AsyncDisposable {
   readonly machine: string;
   /** Host PID of the container's PID 1 (systemd). */
   readonly leaderPid: number;
+  /** The Debian release it runs (bookworm: systemd 252; trixie: 257). */
+  readonly suite: string;
   readonly #launch: Launch;
   #stopping: Promise<void> | undefined;
 
-  private constructor(launch: Launch, leaderPid: number) {
+  private constructor(launch: Launch, leaderPid: number, suite: string) {
     this.machine = launch.machine;
     this.leaderPid = leaderPid;
+    this.suite = suite;
     this.#launch = launch;
   }
 
   /**
-   * Boots a container from the cached rootfs (see {@link ensureRootfs}) and resolves once
+   * Boots a container from the cached rootfs of `suite` (default: the host's release; see
+   * {@link ensureRootfs}, {@link SYSTEMD_SUITES}) and resolves once
    * `systemctl is-system-running` says running or degraded (degraded logs `systemctl --failed`).
    * nspawn runs detached (own session, stdin /dev/null, console to a log file) with
    * `--register=no --keep-unit` (no machined, no host D-Bus), `--volatile=overlay` (the shared
@@ -552,10 +614,11 @@ export class SystemdContainer implements AsyncDisposable {
    * `sh` that first joins the machine's private cgroups. Throws with the console tail if nspawn
    * exits or the boot does not finish within `bootTimeoutMs` (default 120 s).
    */
-  static async boot(options: { machine?: string; bootTimeoutMs?: number } = {}): Promise<SystemdContainer> {
+  static async boot(options: { suite?: string; machine?: string; bootTimeoutMs?: number } = {}): Promise<SystemdContainer> {
     const reason = systemdTierSkipReason();
     if (reason !== null) throw new Error(`cannot boot a systemd container: ${reason}`);
-    const root = await ensureRootfs();
+    const suite = options.suite ?? defaultSuite();
+    const root = await ensureRootfs(suite);
     await reapOrphans();
     const machine = options.machine ?? `sdtest-${process.pid}-${++boots}`;
     if (!/^[a-zA-Z0-9][a-zA-Z0-9-]{0,63}$/.test(machine)) throw new Error(`bad machine name ${JSON.stringify(machine)}`);
@@ -595,9 +658,9 @@ export class SystemdContainer implements AsyncDisposable {
     installExitHook();
 
     try {
-      const box = new SystemdContainer(launch, await findLeaderDuringBoot(launch, t0, options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS));
+      const box = new SystemdContainer(launch, await findLeaderDuringBoot(launch, t0, options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS), suite);
       await box.#waitForBoot(t0, options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS);
-      log(`${machine} up in ${seconds(t0)} (nspawn ${launch.nspawn.pid}, PID 1 is host PID ${box.leaderPid})`);
+      log(`${machine} (${suite}) up in ${seconds(t0)} (nspawn ${launch.nspawn.pid}, PID 1 is host PID ${box.leaderPid})`);
       return box;
     } catch (error) {
       running.delete(launch);
@@ -625,6 +688,14 @@ export class SystemdContainer implements AsyncDisposable {
       }
       await Bun.sleep(POLL_MS);
     }
+  }
+
+  /** The major version of the container's systemd, from the first line of `systemctl --version` ("systemd 257 (257.13-1~deb13u1)"). */
+  async systemdVersion(): Promise<number> {
+    const first = (await this.exec(["systemctl", "--version"])).stdout.split("\n")[0] ?? "";
+    const version = Number(/^systemd (\d+)/.exec(first)?.[1]);
+    if (!Number.isInteger(version)) throw new Error(`in ${this.machine}: cannot read systemd's version from ${JSON.stringify(first)}`);
+    return version;
   }
 
   /** Host path of the container's / (`/proc/<PID 1>/root`), e.g. for `systemd-analyze verify --root=`. */
