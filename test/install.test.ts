@@ -1,15 +1,21 @@
 // The `unit`, `install` and `uninstall` commands of the real binary, staged under --root (the
 // systemd tier runs them against a real systemd).
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { renderUnit } from "../src/install/unit-file.ts";
+import { parseEnvFile } from "../src/env-file.ts";
+import { quoteEnvValue } from "../src/install/env-settings.ts";
+import { renderTimer } from "../src/install/timer-file.ts";
+import { isUnedited, quoteExecArg, renderUnit } from "../src/install/unit-file.ts";
 import { binaries, ROOT } from "./support/binaries.ts";
 import { runToEnd, tempDir } from "./support/daemon-process.ts";
 
 let daemon: string;
+let fixture: string;
+let version: string;
 beforeAll(async () => {
-  daemon = (await binaries()).daemon;
+  ({ daemon, fixture } = await binaries());
+  version = (await runToEnd([daemon, "--version"])).stdout.trim();
 });
 
 const run = (argv: string[]) => runToEnd(argv, { cwd: ROOT });
@@ -21,7 +27,9 @@ describe("unit", () => {
     expect(code).toBe(0);
     expect(stdout).not.toMatch(/@[A-Z_]+@|^#@/m);
     expect(stdout).toContain("\nType=notify\n");
-    expect(stdout).toContain("\nExecStart=/usr/local/bin/simple-daemon --interval 5 --shutdown-timeout 30 --env-file /etc/default/simple-daemon\n");
+    // Options after -- are settings for the environment file, not flags (which would beat it).
+    expect(stdout).toContain("\nExecStart=/usr/local/bin/simple-daemon --env-file /etc/default/simple-daemon\n");
+    expect(stdout).toContain("\nEnvironment=SIMPLE_DAEMON_LOG_LEVEL=info\n");
     expect(stdout).toContain("\nExecReload=/bin/kill -HUP $MAINPID\n");
     expect(stdout).toContain("\nEnvironmentFile=-/etc/default/simple-daemon\n");
     expect(stdout).toContain("\nRestart=on-failure\n");
@@ -45,12 +53,20 @@ describe("unit", () => {
   });
 
   test("ExecStart words are quoted and escaped as systemd parses them", async () => {
-    const { stdout } = await cli("unit", "--bin-dir", "/opt/my tools", "--", "--log-format", "%(message)s $HOME");
-    expect(stdout).toContain('\nExecStart="/opt/my tools/simple-daemon" --log-format "%%(message)s $$HOME" --env-file');
+    const { stdout } = await cli("unit", "--bin-dir", "/opt/my tools");
+    expect(stdout).toContain('\nExecStart="/opt/my tools/simple-daemon" --env-file');
+    expect(quoteExecArg("%(message)s $HOME")).toBe('"%%(message)s $$HOME"');
+  });
+
+  test("the unit ends with a checksum line: unedited until somebody edits it", async () => {
+    const { stdout } = await cli("unit");
+    expect(stdout).toMatch(/\n# Unedited since install: checksum [0-9a-f]{16} .*\n$/);
+    expect(isUnedited(stdout)).toBe(true);
+    expect(isUnedited(stdout.replace("RestartSec=2s", "RestartSec=5s"))).toBe(false);
   });
 
   test("Type=notify-reload (systemd ≥ 253) lets systemd send SIGHUP itself: no ExecReload=", () => {
-    const settings = { name: "x", description: "d", binPath: "/usr/local/bin/x", args: [], packageName: "x", user: false, watchdogSec: 30, timeoutStopSec: 15 };
+    const settings = { name: "x", description: "d", binPath: "/usr/local/bin/x", packageName: "x", user: false, watchdogSec: 30, timeoutStopSec: 15 };
     const reload = renderUnit({ ...settings, type: "notify-reload" });
     expect(reload).toContain("\nType=notify-reload\n");
     expect(reload).not.toContain("ExecReload=");
@@ -82,7 +98,7 @@ describe("install and uninstall under --root", () => {
     expect(readFileSync(unit, "utf8")).toBe((await cli("unit")).stdout);
     expect(readlinkSync(wants)).toBe("/etc/systemd/system/simple-daemon.service");
     const second = await cli("install", "--root", root, "--enable");
-    expect(second).toEqual({ code: 0, stderr: "", stdout: `${bin} is up to date\n${unit} is up to date\n` });
+    expect(second).toEqual({ code: 0, stderr: "", stdout: `${bin} is up to date\n${unit} is up to date\nsimple-daemon ${version} is up to date: nothing to change\n` });
   });
 
   test("a different unit is not overwritten without --force, and nothing else is written", async () => {
@@ -210,5 +226,212 @@ describe("bad input: one line, a sysexits code, nothing written", () => {
     const { code, stderr } = await run([process.execPath, "src/main.ts", "install", "--root", tempDir()]);
     expect(code).toBe(64);
     expect(stderr).toBe("simple-daemon: install copies the compiled binary: run `bun run build`, then `./dist/<name> install`\n");
+  });
+});
+
+describe("settings after -- go into the environment file, not ExecStart=", () => {
+  test("written as <PREFIX>_<OPTION> lines, merged with the user's file, said, and idempotent", async () => {
+    const root = tempDir();
+    const envFile = join(root, "etc/default/simple-daemon");
+    mkdirSync(join(root, "etc/default"), { recursive: true });
+    writeFileSync(envFile, "# my settings\nFIXTURE_WORK=tick\nSIMPLE_DAEMON_INTERVAL=5\n\nSIMPLE_DAEMON_MODE=aggressive\n", { mode: 0o640 });
+    const first = await cli("install", "--root", root, "--", "--interval", "30", "--log-format", "%(message)s $HOME", "--syslog", "--shutdown-timeout", "20");
+    expect(first).toMatchObject({ code: 0, stderr: "" });
+    expect(first.stdout).toContain(`write ${envFile} (SIMPLE_DAEMON_INTERVAL=30, SIMPLE_DAEMON_LOG_FORMAT=%(message)s $HOME, SIMPLE_DAEMON_SYSLOG=1, SIMPLE_DAEMON_SHUTDOWN_TIMEOUT=20: options after -- are settings there, not ExecStart= flags; its other lines kept)\n`);
+    const text = readFileSync(envFile, "utf8");
+    expect(text).toBe("# my settings\nFIXTURE_WORK=tick\nSIMPLE_DAEMON_INTERVAL=30\n\nSIMPLE_DAEMON_MODE=aggressive\nSIMPLE_DAEMON_LOG_FORMAT='%(message)s $HOME'\nSIMPLE_DAEMON_SYSLOG=1\nSIMPLE_DAEMON_SHUTDOWN_TIMEOUT=20\n");
+    // Read back with systemd's parser: exactly the old values plus the new ones.
+    expect(parseEnvFile(text).values).toEqual({
+      FIXTURE_WORK: "tick",
+      SIMPLE_DAEMON_INTERVAL: "30",
+      SIMPLE_DAEMON_MODE: "aggressive",
+      SIMPLE_DAEMON_LOG_FORMAT: "%(message)s $HOME",
+      SIMPLE_DAEMON_SYSLOG: "1",
+      SIMPLE_DAEMON_SHUTDOWN_TIMEOUT: "20",
+    });
+    expect(statSync(envFile).mode & 0o777).toBe(0o640);
+    const unit = readFileSync(join(root, "etc/systemd/system/simple-daemon.service"), "utf8");
+    expect(unit).toContain("\nExecStart=/usr/local/bin/simple-daemon --env-file /etc/default/simple-daemon\n");
+    // TimeoutStopSec= still follows the shutdown timeout, now read from the file.
+    expect(unit).toContain("\nTimeoutStopSec=25s\n");
+    const again = await cli("install", "--root", root, "--", "--interval", "30");
+    expect(again.stdout).toContain(`${envFile} is up to date\n`);
+    expect(again.stdout).toContain("is up to date: nothing to change\n");
+  });
+
+  test("values come back from systemd's parser as given", () => {
+    for (const value of ["30", "", "a b", "it's", `say "hi" \\ \`x\` $y`, "#not a comment", "tab\there"]) {
+      expect(parseEnvFile(`K=${quoteEnvValue(value)}\n`).values.K).toBe(value);
+    }
+  });
+
+  test("an unedited unit of ours is replaced without --force when the settings change it", async () => {
+    const root = tempDir();
+    const unit = join(root, "etc/systemd/system/simple-daemon.service");
+    await cli("install", "--root", root);
+    expect(readFileSync(unit, "utf8")).toContain("\nTimeoutStopSec=15s\n");
+    const changed = await cli("install", "--root", root, "--", "--shutdown-timeout", "40");
+    expect(changed).toMatchObject({ code: 0, stderr: "" });
+    expect(changed.stdout).toContain(`write ${unit}\n`);
+    expect(readFileSync(unit, "utf8")).toContain("\nTimeoutStopSec=45s\n");
+  });
+
+  for (const [flag, args, hint] of [
+    ["--once", ["--once"], "use install --on-calendar <expression>"],
+    ["--name", ["--name", "x"], "use install's own --name"],
+    ["--env-file", ["--env-file", "/etc/x"], "the unit passes --env-file itself"],
+  ] as const) {
+    test(`${flag} after -- is refused (64), nothing written`, async () => {
+      const root = tempDir();
+      const r = await cli("install", "--root", root, "--", ...args);
+      expect(r.code).toBe(64);
+      expect(r.stderr).toStartWith(`simple-daemon: ${flag} after -- cannot go into the environment file: ${hint}`);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(readdirSync(root)).toEqual([]);
+    });
+  }
+});
+
+describe("upgrade in place (staged; the systemd tier runs it live)", () => {
+  test("another build over ours: replaced by rename, says old → new, up to date afterwards", async () => {
+    const root = tempDir();
+    const bin = join(root, "usr/local/bin/simple-daemon");
+    await cli("install", "--root", root);
+    const inode = statSync(bin).ino;
+    const upgraded = await run([fixture, "install", "--root", root]);
+    expect(upgraded).toMatchObject({ code: 0, stderr: "" });
+    const fixtureVersion = (await runToEnd([fixture, "--version"])).stdout.trim();
+    const same = version === fixtureVersion ? " (another build of the same version)" : "";
+    expect(upgraded.stdout).toStartWith(`simple-daemon: ${version} → ${fixtureVersion}${same}\n`);
+    expect(upgraded.stdout).toContain(`\ninstall ${fixture} as ${bin}\n`);
+    expect(readFileSync(bin).equals(readFileSync(fixture))).toBe(true);
+    // A new file renamed over the old one: a running old binary keeps its inode, no "Text file busy".
+    expect(statSync(bin).ino).not.toBe(inode);
+    expect(readdirSync(join(root, "usr/local/bin"))).toEqual(["simple-daemon"]);
+  });
+});
+
+describe("honest install: every precondition before the first write", () => {
+  // This host's PID 1 is not systemd (no /run/systemd/system): a live install must refuse at once.
+  const noSystemd = !existsSync("/run/systemd/system");
+
+  test.skipIf(!noSystemd)("install without --root and without systemd → 69, one line, nothing written", async () => {
+    const dir = tempDir();
+    for (const extra of [[], ["--now"], ["--dry-run"], ["--user"], ["--on-calendar", "daily"]]) {
+      const r = await cli("install", "--bin-dir", join(dir, "bin"), "--unit-dir", join(dir, "units"), ...extra, "--", "--interval", "3");
+      expect({ extra, code: r.code, stdout: r.stdout }).toEqual({ extra, code: 69, stdout: "" });
+      expect(r.stderr).toMatch(/^simple-daemon: systemd is not running here \(no \/run\/systemd\/system; PID 1 is .+\): nothing was written; `--root DIR` stages the files for another machine\n$/);
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+
+  test.skipIf(!noSystemd)("uninstall without --root and without systemd → 69, nothing removed", async () => {
+    const dir = tempDir();
+    const r = await cli("uninstall", "--bin-dir", dir, "--unit-dir", dir, "--purge");
+    expect(r.code).toBe(69);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+
+  test("a unit folder that cannot be written: refused before the binary is written", async () => {
+    const root = tempDir();
+    // A file where a folder should be: nothing can be created below it.
+    mkdirSync(join(root, "etc/systemd"), { recursive: true });
+    writeFileSync(join(root, "etc/systemd/system"), "");
+    const r = await cli("install", "--root", root);
+    expect(r.code).toBe(73);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(existsSync(join(root, "usr"))).toBe(false);
+  });
+});
+
+describe("uninstall --purge", () => {
+  test("without --purge it says what it kept; with it, removes settings, drop-ins, logs and state", async () => {
+    const root = tempDir();
+    await cli("install", "--root", root, "--enable", "--", "--interval", "3");
+    const files = {
+      env: join(root, "etc/default/simple-daemon"),
+      dropIn: join(root, "etc/systemd/system/simple-daemon.service.d"),
+      logs: join(root, "var/log/simple-daemon"),
+      state: join(root, "var/lib/private/simple-daemon"),
+    };
+    mkdirSync(files.dropIn);
+    writeFileSync(join(files.dropIn, "override.conf"), "[Service]\nStateDirectory=simple-daemon\n");
+    mkdirSync(files.logs, { recursive: true });
+    writeFileSync(join(files.logs, "simple-daemon.log"), "a record\n");
+    mkdirSync(files.state, { recursive: true });
+    const kept = await cli("uninstall", "--root", root);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toContain(`kept ${files.env}, ${files.dropIn}, ${files.logs}, ${files.state} (settings, drop-ins, logs, state): \`uninstall --purge\` removes them\n`);
+    for (const path of Object.values(files)) expect(existsSync(path)).toBe(true);
+    const purged = await cli("uninstall", "--root", root, "--purge");
+    expect(purged.code).toBe(0);
+    expect(purged.stdout.split("\n")).toEqual([...Object.values(files).map((path) => `remove ${path}`), ""]);
+    for (const path of Object.values(files)) expect(existsSync(path)).toBe(false);
+    const nothing = await cli("uninstall", "--root", root, "--purge");
+    expect(nothing.stdout).toStartWith("nothing to remove: ");
+  });
+});
+
+describe("install --on-calendar: a scheduled job", () => {
+  test("a oneshot service running --once, sandboxed, no restarts or watchdog, plus a persistent timer", async () => {
+    const root = tempDir();
+    const r = await cli("install", "--root", root, "--enable", "--on-calendar", "Mon..Fri 08:00", "--", "--on-error", "exit");
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    const service = readFileSync(join(root, "etc/systemd/system/simple-daemon.service"), "utf8");
+    expect(service).toContain("\nType=oneshot\n");
+    expect(service).toContain("\nExecStart=/usr/local/bin/simple-daemon --once --env-file /etc/default/simple-daemon\n");
+    expect(service).toContain("\nTimeoutStartSec=infinity\n");
+    expect(service).toContain("\nDynamicUser=yes\n");
+    expect(service).toContain("\nSystemCallFilter=@system-service\n");
+    expect(service).not.toMatch(/^(Restart|RestartSec|WatchdogSec|ExecReload|WantedBy)=|^\[Install\]/m);
+    expect(service).not.toMatch(/@[A-Z_]+@/);
+    const timer = readFileSync(join(root, "etc/systemd/system/simple-daemon.timer"), "utf8");
+    expect(timer).toBe(renderTimer({ name: "simple-daemon", description: service.match(/^Description=(.*)$/m)?.[1] ?? "", onCalendar: "Mon..Fri 08:00" }));
+    expect(timer).toMatch(/\n\[Timer\]\nOnCalendar=Mon\.\.Fri 08:00\n(#.*\n)*Persistent=true\n(#.*\n)*AccuracySec=1s\nUnit=simple-daemon\.service\n/);
+    expect(timer).toContain("\n[Install]\nWantedBy=timers.target\n");
+    expect(readlinkSync(join(root, "etc/systemd/system/timers.target.wants/simple-daemon.timer"))).toBe("/etc/systemd/system/simple-daemon.timer");
+    expect(existsSync(join(root, "etc/systemd/system/multi-user.target.wants"))).toBe(false);
+    expect((await cli("unit", "--on-calendar", "Mon..Fri 08:00")).stdout).toBe(`${service}\n${timer}`);
+    const again = await cli("install", "--root", root, "--enable", "--on-calendar", "Mon..Fri 08:00", "--", "--on-error", "exit");
+    expect(again.stdout).toContain("is up to date: nothing to change\n");
+    const removed = await cli("uninstall", "--root", root);
+    expect(removed.code).toBe(0);
+    expect(readdirSync(join(root, "etc/systemd/system"), { recursive: true })).toEqual(["timers.target.wants"]);
+  });
+
+  test("a loop becomes a job and back: the timer goes with it", async () => {
+    const root = tempDir();
+    await cli("install", "--root", root, "--enable");
+    const job = await cli("install", "--root", root, "--enable", "--on-calendar", "hourly");
+    expect(job.code).toBe(0);
+    expect(existsSync(join(root, "etc/systemd/system/multi-user.target.wants/simple-daemon.service"))).toBe(false);
+    const loop = await cli("install", "--root", root, "--enable");
+    expect(loop.code).toBe(0);
+    expect(loop.stdout).toContain(`remove ${join(root, "etc/systemd/system/simple-daemon.timer")}\n`);
+    expect(existsSync(join(root, "etc/systemd/system/timers.target.wants/simple-daemon.timer"))).toBe(false);
+    expect(readFileSync(join(root, "etc/systemd/system/simple-daemon.service"), "utf8")).toContain("\nType=notify\n");
+  });
+
+  test.skipIf(!Bun.which("systemd-analyze"))("a bad expression → 64 with systemd-analyze's reason, nothing written", async () => {
+    const root = tempDir();
+    const r = await cli("install", "--root", root, "--on-calendar", "every tuesday-ish");
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe(`simple-daemon: invalid --on-calendar "every tuesday-ish": systemd-analyze calendar: Failed to parse calendar specification 'every tuesday-ish': Invalid argument; see \`man systemd.time\` (e.g. "daily", "Mon..Fri 08:00", "*-*-* *:00/15")\n`);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  test("without systemd-analyze a basic check: shorthands and calendar characters pass, others → 64", async () => {
+    const root = tempDir();
+    const noAnalyze = { PATH: "/nonexistent" };
+    const refused = await runToEnd([daemon, "install", "--root", root, "--on-calendar", "when I feel like it!"], { cwd: ROOT, env: noAnalyze });
+    expect(refused.code).toBe(64);
+    expect(refused.stderr).toMatch(/^simple-daemon: invalid --on-calendar "when I feel like it!": not a calendar event \(systemd-analyze is not here to say more\)/);
+    for (const good of ["weekly", "*-*-* 03:30:00", "Sat,Sun 10:00 Europe/Berlin"]) {
+      const r = await runToEnd([daemon, "unit", "--on-calendar", good], { cwd: ROOT, env: noAnalyze });
+      expect({ good, code: r.code, stderr: r.stderr }).toEqual({ good, code: 0, stderr: "" });
+    }
+    for (const percent of ["%H:00", "daily\nOnCalendar=hourly"]) {
+      expect((await runToEnd([daemon, "unit", "--on-calendar", percent], { cwd: ROOT, env: noAnalyze })).code).toBe(64);
+    }
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The `unit`, `install` and `uninstall` commands (citty declares them for --help; the flags are
- * parsed strictly here, like the daemon's). Options after `--` are the daemon's own and go into
- * ExecStart: `<bin> install --now -- --interval 30 --mode aggressive`.
+ * parsed strictly here, like the daemon's). Options after `--` are the daemon's own; `install`
+ * writes them into the environment file (`<bin> install --now -- --interval 30` sets
+ * SIMPLE_DAEMON_INTERVAL=30 in /etc/default/<name>), where `systemctl reload` and later edits
+ * see them.
  */
 import { parseArgs } from "node:util";
 import { type ArgsDef, type CommandDef, defineCommand } from "citty";
@@ -9,8 +11,14 @@ import { EX_USAGE, ExitError } from "../exit-codes.ts";
 import { DAEMON_DESCRIPTION, DAEMON_NAME } from "../defaults.ts";
 import { resolveConfig } from "../config.ts";
 import { parseFlags } from "../options.ts";
-import { defaultDirs, install, liveUnitType, resolvePaths, uninstall } from "./install.ts";
+import { parseEnvFile } from "../env-file.ts";
+import { install, liveUnitType, timeoutStopSec } from "./install.ts";
+import { defaultDirs, resolvePaths } from "./paths.ts";
+import { settingsFromFlags } from "./env-settings.ts";
+import { readIfExists } from "./steps.ts";
+import { checkCalendar, renderTimer } from "./timer-file.ts";
 import { renderUnit } from "./unit-file.ts";
+import { uninstall } from "./uninstall.ts";
 
 type Flag = { type: "string" | "boolean"; description: string; valueHint?: string };
 const PLACEMENT: Record<string, Flag> = {
@@ -23,11 +31,15 @@ const UNIT_DIR: Record<string, Flag> = {
 };
 const UNIT_SHAPE: Record<string, Flag> = {
   "watchdog-sec": { type: "string", description: "WatchdogSec= of the unit (default: 30)", valueHint: "seconds" },
+  "on-calendar": { type: "string", description: "A scheduled job instead of a loop: a oneshot service running --once and a <name>.timer with this OnCalendar= (e.g. daily, \"Mon..Fri 08:00\", \"*:0/15\")", valueHint: "expression" },
 };
 const STAGING: Record<string, Flag> = {
   root: { type: "string", description: "Stage the files under this folder; no systemctl (packaging, tests)", valueHint: "dir" },
   "dry-run": { type: "boolean", description: "Print the steps, do none" },
   force: { type: "boolean", description: "Replace (or remove) a unit or binary that is not the one this command writes" },
+};
+const PURGE: Record<string, Flag> = {
+  purge: { type: "boolean", description: "Also remove the settings file, systemctl edit drop-ins, logs, state and cache" },
 };
 const ACTIVATION: Record<string, Flag> = {
   enable: { type: "boolean", description: "Enable the unit (start at boot)" },
@@ -70,21 +82,18 @@ function placement(values: Values): { name: string; user: boolean; binDir: strin
   return { name: text("name", DAEMON_NAME), user, binDir, unitDir: text("unit-dir", dirs.unitDir), root };
 }
 
-function unitShape(values: Values, daemonArgs: string[]) {
+function unitShape(values: Values) {
   const raw = values["watchdog-sec"];
   const watchdogSec = raw === undefined ? 30 : Number(raw);
   if (typeof raw === "string" && !(Number.isInteger(watchdogSec) && watchdogSec > 0)) {
     throw new ExitError(`invalid value ${JSON.stringify(raw)} for --watchdog-sec: expected a whole number of seconds > 0`, EX_USAGE);
   }
-  const shutdown = Number(parseFlags(daemonArgs).values["shutdown-timeout"] ?? 10);
-  return {
-    description: `${DAEMON_NAME}: ${DAEMON_DESCRIPTION}`,
-    args: daemonArgs,
-    packageName: DAEMON_NAME,
-    watchdogSec,
-    // Beyond --shutdown-timeout, so the daemon's own deadline acts before systemd's SIGKILL.
-    timeoutStopSec: Math.ceil((Number.isFinite(shutdown) ? shutdown : 10) + 5),
-  };
+  return { description: `${DAEMON_NAME}: ${DAEMON_DESCRIPTION}`, packageName: DAEMON_NAME, watchdogSec };
+}
+
+function onCalendar(values: Values): string | null {
+  const value = values["on-calendar"];
+  return typeof value === "string" ? value : null;
 }
 
 /** The running executable, refusing `bun src/main.ts install` (that would install Bun itself). */
@@ -97,26 +106,35 @@ function runningBinary(): string {
 
 /** `<bin> unit`: prints the unit `install` would write. */
 export const unitCommand: CommandDef = defineCommand({
-  meta: { name: "unit", description: "Print the systemd unit that install writes" },
+  meta: { name: "unit", description: "Print the systemd unit that install writes (with --on-calendar, then the timer)" },
   args: { ...PLACEMENT, ...UNIT_SHAPE } as ArgsDef,
   run({ rawArgs }) {
     const { values, daemonArgs } = parse("unit", { ...PLACEMENT, ...UNIT_SHAPE }, rawArgs);
     const where = placement(values);
     const paths = resolvePaths(where);
-    process.stdout.write(renderUnit({ ...unitShape(values, daemonArgs), name: where.name, binPath: paths.binForUnit, user: where.user, type: liveUnitType() }));
+    const calendar = onCalendar(values);
+    if (calendar !== null) checkCalendar(calendar);
+    // TimeoutStopSec= follows the shutdown timeout: the one given after --, else the settings file's.
+    const env = { ...parseEnvFile(readIfExists(paths.envFile)?.toString() ?? "").values, ...Object.fromEntries(settingsFromFlags(DAEMON_NAME, daemonArgs)) };
+    const shape = unitShape(values);
+    const type = calendar !== null ? "oneshot" : liveUnitType();
+    process.stdout.write(renderUnit({ ...shape, name: where.name, binPath: paths.binForUnit, user: where.user, type, timeoutStopSec: timeoutStopSec(DAEMON_NAME, env) }));
+    if (calendar !== null) process.stdout.write(`\n${renderTimer({ name: where.name, description: shape.description, onCalendar: calendar })}`);
   },
 });
 
 /** `<bin> install`: copies this binary and its unit into place. */
 export const installCommand: CommandDef = defineCommand({
-  meta: { name: "install", description: "Install this binary and its systemd unit (daemon-reload; --enable, --now)" },
+  meta: { name: "install", description: "Install or upgrade this binary and its systemd unit (daemon-reload; --enable, --now; --on-calendar for a scheduled job)" },
   args: { ...PLACEMENT, ...UNIT_DIR, ...UNIT_SHAPE, ...ACTIVATION, ...STAGING } as ArgsDef,
   run({ rawArgs }) {
     const { values, daemonArgs } = parse("install", { ...PLACEMENT, ...UNIT_DIR, ...UNIT_SHAPE, ...ACTIVATION, ...STAGING }, rawArgs);
     install({
       ...placement(values),
       source: runningBinary(),
-      unit: unitShape(values, daemonArgs),
+      unit: unitShape(values),
+      daemonArgs,
+      onCalendar: onCalendar(values),
       enable: values.enable === true,
       now: values.now === true,
       force: values.force === true,
@@ -127,10 +145,10 @@ export const installCommand: CommandDef = defineCommand({
 
 /** `<bin> uninstall`: stops, disables and removes what install put in place. */
 export const uninstallCommand: CommandDef = defineCommand({
-  meta: { name: "uninstall", description: "Stop and disable the service, remove its unit and binary" },
-  args: { ...PLACEMENT, ...UNIT_DIR, ...STAGING } as ArgsDef,
+  meta: { name: "uninstall", description: "Stop and disable the service (and its timer), remove its units and binary; --purge also its settings, logs and state" },
+  args: { ...PLACEMENT, ...UNIT_DIR, ...STAGING, ...PURGE } as ArgsDef,
   run({ rawArgs }) {
-    const { values } = parse("uninstall", { ...PLACEMENT, ...UNIT_DIR, ...STAGING }, rawArgs);
-    uninstall({ ...placement(values), force: values.force === true, dryRun: values["dry-run"] === true });
+    const { values } = parse("uninstall", { ...PLACEMENT, ...UNIT_DIR, ...STAGING, ...PURGE }, rawArgs);
+    uninstall({ ...placement(values), force: values.force === true, dryRun: values["dry-run"] === true, purge: values.purge === true });
   },
 });

@@ -1,48 +1,41 @@
 /**
- * `install` and `uninstall`: put the running binary and its unit where systemd finds them, or
- * take them away. Every check runs before anything is written, so a refusal leaves nothing
- * half-done; files are replaced atomically; running either twice changes nothing the second time.
+ * `install`: put the running binary, its unit (and for a scheduled job its timer) and its
+ * settings where systemd finds them. Every check runs before anything is written, so a refusal
+ * leaves nothing half-done; files are replaced atomically (a temporary file beside the target,
+ * then rename(2): a running binary is never opened for writing, so no "Text file busy"); running
+ * it twice changes nothing the second time. Over an older build it is an upgrade: the binary is
+ * swapped and the service restarted, and it says `<name>: <old> → <new>`.
  * `--root DIR` stages the files under DIR without calling systemctl (packaging, tests);
  * `--dry-run` prints the steps and does none.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { homedir } from "node:os";
+import { mkdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { errnoReason, isPermissionError } from "../errno-reason.ts";
 import { EX_CANTCREAT, EX_USAGE, ExitError } from "../exit-codes.ts";
+import { parseEnvFile } from "../env-file.ts";
+import { DAEMON_VERSION } from "../meta.ts";
+import { envName, numberRule, parseNumber } from "../options.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
-import { systemctl, systemdVersion } from "./systemctl.ts";
-import { isOurUnit, isValidUnitName, renderUnit, type UnitSettings } from "./unit-file.ts";
-
-export interface Placement {
-  name: string;
-  user: boolean;
-  /** Folder of the binary as the service sees it (ExecStart). */
-  binDir: string;
-  unitDir: string;
-  /** Stage under this folder instead of the live system, or null. */
-  root: string | null;
-}
+import { mergeEnvFile, settingsFromFlags } from "./env-settings.ts";
+import { installedVersion } from "./installed-version.ts";
+import { type Placement, resolvePaths } from "./paths.ts";
+import { requireServiceManager } from "./preconditions.ts";
+import { isSymlink, perform, readIfExists, type Step } from "./steps.ts";
+import { systemctl, systemctlState, systemdVersion } from "./systemctl.ts";
+import { checkCalendar, renderTimer } from "./timer-file.ts";
+import { isOurUnit, isUnedited, renderUnit, type UnitSettings } from "./unit-file.ts";
 
 export interface InstallRequest extends Placement {
   /** The binary to copy: the running executable. */
   source: string;
-  unit: Omit<UnitSettings, "name" | "binPath" | "user" | "type">;
+  unit: Omit<UnitSettings, "name" | "binPath" | "user" | "type" | "timeoutStopSec">;
+  /** The daemon's options given after `--`: they go into the environment file. */
+  daemonArgs: string[];
+  /** An OnCalendar= expression: install a oneshot job and a timer instead of the loop. */
+  onCalendar: string | null;
   enable: boolean;
   now: boolean;
   force: boolean;
   dryRun: boolean;
-}
-
-interface Step {
-  /** What the step does, as printed ("write /etc/systemd/system/x.service"). */
-  text: string;
-  run(): void;
-}
-
-/** Default folders: /usr/local/bin and /etc/systemd/system, or ~/.local/bin and ~/.config/systemd/user with --user. */
-export function defaultDirs(user: boolean): { binDir: string; unitDir: string } {
-  return user ? { binDir: join(homedir(), ".local/bin"), unitDir: join(homedir(), ".config/systemd/user") } : { binDir: "/usr/local/bin", unitDir: "/etc/systemd/system" };
 }
 
 /**
@@ -54,127 +47,132 @@ export function liveUnitType(): "notify" | "notify-reload" {
   return version !== null && version >= 253 ? "notify-reload" : "notify";
 }
 
-/** Exits 64 unless `name` is a valid unit name; returns where the binary and the unit go on disk. */
-export function resolvePaths(p: Placement): { bin: string; binForUnit: string; unit: string; wants: string } {
-  if (!isValidUnitName(p.name)) {
-    throw new ExitError(`invalid name ${JSON.stringify(p.name)}: a unit name takes letters, digits, '.', '_' and '-', starting with a letter or digit`, EX_USAGE);
-  }
-  const onDisk = (path: string) => (p.root === null ? path : join(p.root, path));
-  const unitDir = onDisk(p.unitDir);
-  return {
-    bin: onDisk(join(p.binDir, p.name)),
-    binForUnit: join(p.binDir, p.name),
-    unit: join(unitDir, `${p.name}.service`),
-    wants: join(unitDir, p.user ? "default.target.wants" : "multi-user.target.wants", `${p.name}.service`),
-  };
+/**
+ * TimeoutStopSec= for a unit whose settings are `env` (the environment file's values): above
+ * `<PREFIX>_SHUTDOWN_TIMEOUT` (10 s when unset or invalid), so the daemon's own deadline acts
+ * before systemd's SIGKILL.
+ */
+export function timeoutStopSec(packageName: string, env: Record<string, string>): number {
+  const raw = env[envName(packageName, "shutdown-timeout")];
+  const rule = numberRule("shutdown-timeout");
+  const seconds = raw === undefined || rule === undefined ? undefined : parseNumber(rule, raw);
+  return Math.ceil((seconds ?? 10) + 5);
 }
 
-function readIfExists(path: string): Buffer | null {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return null;
-    throw new ExitError(`cannot read ${path}: ${errnoReason(error)}`, EX_CANTCREAT);
-  }
+/** The unit file that exists at `path` may be replaced: it is not there, or it is ours and unedited, or --force. */
+function mayReplace(existing: Buffer | null, name: string, force: boolean): boolean {
+  if (existing === null || force) return true;
+  const text = existing.toString();
+  return isOurUnit(text, name) && isUnedited(text);
 }
 
-/** Runs the steps in order (or prints them for a dry run); a file that cannot be written exits 73. */
-function perform(steps: Step[], dryRun: boolean): void {
-  for (const step of steps) {
-    console.log(dryRun ? `would ${step.text}` : step.text);
-    if (dryRun) continue;
-    try {
-      step.run();
-    } catch (error) {
-      if (error instanceof ExitError) throw error;
-      const hint = isPermissionError(error) && process.getuid?.() !== 0 ? " (run as root, or use --user)" : "";
-      throw new ExitError(`cannot ${step.text}: ${errnoReason(error)}${hint}`, EX_CANTCREAT);
-    }
-  }
-}
-
-/** Copies the binary, writes the unit, reloads systemd, and enables/starts it when asked. */
+/** Copies the binary, writes settings, unit (and timer), reloads systemd, and enables/starts or restarts it when asked. */
 export function install(request: InstallRequest): void {
   const paths = resolvePaths(request);
-  if (request.now && request.root !== null) throw new ExitError("--now starts the service, which cannot be done under --root", EX_USAGE);
   const live = request.root === null;
-  // Staged units (--root) are for another machine: plain notify works on every systemd.
-  const text = renderUnit({ ...request.unit, name: request.name, binPath: paths.binForUnit, user: request.user, type: live ? liveUnitType() : "notify" });
+  if (request.now && !live) throw new ExitError("--now starts the service, which cannot be done under --root", EX_USAGE);
+  if (request.onCalendar !== null) checkCalendar(request.onCalendar);
+  const assignments = settingsFromFlags(request.unit.packageName, request.daemonArgs);
+  if (live) requireServiceManager(request.user);
 
   // Every refusal first: nothing is written unless everything can be.
   const existingUnit = readIfExists(paths.unit);
-  const unitChanged = existingUnit === null || existingUnit.toString() !== text;
-  if (existingUnit !== null && unitChanged && !request.force) {
+  const existingTimer = readIfExists(paths.timer);
+  const existingEnv = readIfExists(paths.envFile)?.toString() ?? null;
+  const envText = mergeEnvFile(existingEnv, assignments, paths.envFile);
+  const env = parseEnvFile(envText ?? existingEnv ?? "", paths.envFile).values;
+  const job = request.onCalendar !== null;
+  // Staged units (--root) are for another machine: plain notify works on every systemd.
+  const type = job ? "oneshot" : live ? liveUnitType() : "notify";
+  const settings = { ...request.unit, name: request.name, binPath: paths.binForUnit, user: request.user, type, timeoutStopSec: timeoutStopSec(request.unit.packageName, env) } as const;
+  const text = renderUnit(settings);
+  const timerText = request.onCalendar === null ? null : renderTimer({ name: request.name, description: request.unit.description, onCalendar: request.onCalendar });
+  const unitChanged = existingUnit?.toString() !== text;
+  if (unitChanged && !mayReplace(existingUnit, request.name, request.force)) {
     throw new ExitError(`${paths.unit} exists and differs from the unit this install writes; --force replaces it (--dry-run shows the steps, \`unit\` prints the new text)`, EX_CANTCREAT);
   }
+  const timerChanged = timerText !== null && existingTimer?.toString() !== timerText;
+  if (timerChanged && !mayReplace(existingTimer, request.name, request.force)) {
+    throw new ExitError(`${paths.timer} exists and differs from the timer this install writes; --force replaces it`, EX_CANTCREAT);
+  }
+  const ours = existingUnit !== null && isOurUnit(existingUnit.toString(), request.name);
+  const oldTimer = timerText === null && existingTimer !== null && isOurUnit(existingTimer.toString(), request.name);
   const binary = readIfExists(request.source);
   if (binary === null) throw new ExitError(`cannot read the running binary ${request.source}`, EX_CANTCREAT);
   const existingBinary = readIfExists(paths.bin);
   const binaryChanged = existingBinary === null || !existingBinary.equals(binary);
-  const ours = existingUnit !== null && isOurUnit(existingUnit.toString(), request.name);
   if (existingBinary !== null && binaryChanged && !ours && !request.force) {
     throw new ExitError(`${paths.bin} exists, is another file, and no unit of ours points at it; --force replaces it`, EX_CANTCREAT);
   }
 
+  const service = `${request.name}.service`;
+  const timer = `${request.name}.timer`;
+  const ctl = (args: string[]) => () => systemctl(args, request.user);
   const steps: Step[] = [];
-  if (binaryChanged) steps.push({ text: `install ${request.source} as ${paths.bin}`, run: () => writeFileAtomic(paths.bin, binary, 0o755) });
-  else console.log(`${paths.bin} is up to date`);
-  if (unitChanged) steps.push({ text: `write ${paths.unit}`, run: () => writeFileAtomic(paths.unit, text, 0o644) });
+  // A loop that becomes a job: stop it under its old unit first; a job that becomes a loop loses its timer.
+  if (job && existingUnit !== null && ours && !existingUnit.toString().includes("\nType=oneshot\n")) {
+    if (live) steps.push({ text: `stop and disable ${service} (it becomes a job of ${timer})`, run: ctl(["disable", "--now", "--quiet", service]) });
+    else if (isSymlink(paths.wants)) steps.push({ text: `remove ${paths.wants}`, target: paths.wants, run: () => rmSync(paths.wants) });
+  }
+  if (oldTimer) {
+    if (live) steps.push({ text: `stop and disable ${timer} (the service runs as a loop now)`, run: ctl(["disable", "--now", "--quiet", timer]) });
+    else if (isSymlink(paths.timerWants)) steps.push({ text: `remove ${paths.timerWants}`, target: paths.timerWants, run: () => rmSync(paths.timerWants) });
+    steps.push({ text: `remove ${paths.timer}`, target: paths.timer, run: () => rmSync(paths.timer) });
+  }
+  if (binaryChanged) {
+    const old = existingBinary === null ? null : ours ? (installedVersion(paths.bin) ?? "an unknown version") : "another file";
+    if (old !== null) console.log(`${request.name}: ${old} → ${DAEMON_VERSION}${old === DAEMON_VERSION ? " (another build of the same version)" : ""}`);
+    steps.push({ text: `install ${request.source} as ${paths.bin}`, target: paths.bin, run: () => writeFileAtomic(paths.bin, binary, 0o755) });
+  } else console.log(`${paths.bin} is up to date`);
+  if (envText !== null) {
+    const names = assignments.map(([key, value]) => `${key}=${value}`).join(", ");
+    const kept = existingEnv === null ? "" : "; its other lines kept";
+    const mode = existingEnv === null ? 0o644 : (readMode(paths.envFile) ?? 0o644);
+    steps.push({ text: `write ${paths.envFile} (${names}: options after -- are settings there, not ExecStart= flags${kept})`, target: paths.envFile, run: () => writeFileAtomic(paths.envFile, envText, mode) });
+  } else if (assignments.length > 0) console.log(`${paths.envFile} is up to date`);
+  if (unitChanged) steps.push({ text: `write ${paths.unit}`, target: paths.unit, run: () => writeFileAtomic(paths.unit, text, 0o644) });
   else console.log(`${paths.unit} is up to date`);
+  if (timerText !== null) {
+    if (timerChanged) steps.push({ text: `write ${paths.timer}`, target: paths.timer, run: () => writeFileAtomic(paths.timer, timerText, 0o644) });
+    else console.log(`${paths.timer} is up to date`);
+  }
+  const changed = steps.length > 0;
+  if (!changed) console.log(`${request.name} ${DAEMON_VERSION} is up to date: nothing to change${request.now ? ", no restart" : ""}`);
+  // What runs: the loop's service, or the job's timer (the service itself has no [Install]).
+  const activated = job ? timer : service;
   if (live) {
-    steps.push({ text: `run systemctl${request.user ? " --user" : ""} daemon-reload`, run: () => systemctl(["daemon-reload"], request.user) });
-    const unit = `${request.name}.service`;
-    if (request.enable || request.now) steps.push({ text: `enable ${unit}`, run: () => systemctl(["enable", "--quiet", unit], request.user) });
-    if (request.now) {
-      const restart = binaryChanged || unitChanged;
-      steps.push({ text: `${restart ? "restart" : "start"} ${unit}`, run: () => systemctl([restart ? "restart" : "start", unit], request.user) });
+    if (changed) steps.push({ text: `run systemctl${request.user ? " --user" : ""} daemon-reload`, run: ctl(["daemon-reload"]) });
+    if ((request.enable || request.now) && (changed || systemctlState("is-enabled", activated, request.user) !== "enabled")) {
+      steps.push({ text: `enable ${activated}`, run: ctl(["enable", "--quiet", activated]) });
     }
-  } else if (request.enable && !isSymlink(paths.wants)) {
+    if (request.now) {
+      // A job's new binary or unit takes effect at its next run; its timer restarts only when it changed.
+      const restart = job ? timerChanged : changed;
+      if (restart) steps.push({ text: `restart ${activated}`, run: ctl(["restart", activated]) });
+      else if (systemctlState("is-active", activated, request.user) !== "active") steps.push({ text: `start ${activated}`, run: ctl(["start", activated]) });
+    }
+  } else if (request.enable) {
     // What `systemctl enable` does for [Install] WantedBy=: a symlink in <target>.wants/.
-    steps.push({
-      text: `enable ${request.name}.service (link ${paths.wants})`,
-      run: () => {
-        mkdirSync(dirname(paths.wants), { recursive: true });
-        symlinkSync(join(request.unitDir, `${request.name}.service`), paths.wants);
-      },
-    });
+    const [link, unitFile] = job ? [paths.timerWants, timer] : [paths.wants, service];
+    if (!isSymlink(link)) {
+      steps.push({
+        text: `enable ${unitFile} (link ${link})`,
+        target: link,
+        run: () => {
+          mkdirSync(dirname(link), { recursive: true });
+          symlinkSync(join(request.unitDir, unitFile), link);
+        },
+      });
+    }
   }
   perform(steps, request.dryRun);
 }
 
-/** Stops and disables the service, removes the unit and the binary, reloads systemd. */
-export function uninstall(request: Placement & { force: boolean; dryRun: boolean }): void {
-  const paths = resolvePaths(request);
-  const live = request.root === null;
-  const existingUnit = readIfExists(paths.unit);
-  if (existingUnit !== null && !isOurUnit(existingUnit.toString(), request.name) && !request.force) {
-    throw new ExitError(`${paths.unit} was not written by "${request.name} install"; --force removes it anyway`, EX_CANTCREAT);
-  }
-  const unit = `${request.name}.service`;
-  const steps: Step[] = [];
-  if (existingUnit !== null) {
-    if (live) steps.push({ text: `stop and disable ${unit}`, run: () => systemctl(["disable", "--now", "--quiet", unit], request.user) });
-    else if (isSymlink(paths.wants)) steps.push({ text: `remove ${paths.wants}`, run: () => rmSync(paths.wants) });
-    steps.push({ text: `remove ${paths.unit}`, run: () => rmSync(paths.unit) });
-  }
-  const ours = existingUnit !== null && isOurUnit(existingUnit.toString(), request.name);
-  if (existsSync(paths.bin)) {
-    if (ours || request.force) steps.push({ text: `remove ${paths.bin}`, run: () => rmSync(paths.bin) });
-    else console.log(`${paths.bin} is left alone: no unit of ours points at it (--force removes it)`);
-  }
-  if (steps.length === 0) {
-    if (!existsSync(paths.bin)) console.log(`nothing to remove: neither ${paths.unit} nor ${paths.bin} exists`);
-    return;
-  }
-  if (live) steps.push({ text: `run systemctl${request.user ? " --user" : ""} daemon-reload`, run: () => systemctl(["daemon-reload"], request.user) });
-  perform(steps, request.dryRun);
-}
-
-function isSymlink(path: string): boolean {
+/** A file's permission bits, or null when it cannot be read (an existing settings file keeps its mode). */
+function readMode(path: string): number | null {
   try {
-    return lstatSync(path).isSymbolicLink();
+    return statSync(path).mode & 0o7777;
   } catch {
-    return false;
+    return null;
   }
 }

@@ -29,3 +29,17 @@ export function systemdVersion(): number | null {
     return null;
   }
 }
+
+/**
+ * The one-word answer of a read-only query (`systemctl [--user] is-active|is-enabled <unit>`:
+ * "active", "enabled", "inactive", …), or "" when systemctl cannot say. Never throws: these
+ * exit non-zero for every answer but the positive one.
+ */
+export function systemctlState(verb: "is-active" | "is-enabled", unit: string, user: boolean): string {
+  try {
+    const result = Bun.spawnSync(["systemctl", ...(user ? ["--user"] : []), verb, unit], { stdin: "ignore", stdout: "pipe", stderr: "ignore", timeout: 30_000 });
+    return result.stdout.toString().trim().split("\n")[0] ?? "";
+  } catch {
+    return "";
+  }
+}
