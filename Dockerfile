@@ -11,10 +11,12 @@ COPY package.json bun.lock bunfig.toml tsconfig.json ./
 RUN bun install --frozen-lockfile --production
 COPY src ./src
 COPY templates ./templates
-RUN bun build --compile --minify --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json src/main.ts --outfile /app/simple-daemon
+# `bun run build` itself (src/build.ts holds the flags); .git is not in the context, so the
+# version is package.json's.
+RUN bun src/build.ts --outdir /app/dist
 
 FROM ${RUNTIME_IMAGE}
-COPY --from=build /app/simple-daemon /usr/local/bin/simple-daemon
+COPY --from=build /app/dist/simple-daemon /usr/local/bin/simple-daemon
 # Containers log to stdout, which the runtime collects; no log file inside the image.
 ENV SIMPLE_DAEMON_STREAM=1 \
     SIMPLE_DAEMON_NO_LOG_FILE=1
