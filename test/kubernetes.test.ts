@@ -1,9 +1,11 @@
 // templates/kubernetes.yaml agrees with the binary and the Dockerfile: its probes hit endpoints
 // the daemon serves with the manifest's own arguments, its grace period outlasts the daemon's
-// shutdown deadline, and it runs as the image's non-root user.
+// shutdown deadline, it runs as the image's non-root user, one loop at a time (Recreate), and it
+// is a valid apps/v1 Deployment by the Kubernetes OpenAPI schemas (kubernetes-models, offline).
 import { beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { binaries, ROOT } from "./support/binaries.ts";
 import { startDaemon } from "./support/daemon-process.ts";
 
@@ -20,9 +22,16 @@ interface PodSpec {
   containers: Container[];
 }
 
-const manifest = Bun.YAML.parse(readFileSync(join(ROOT, "templates/kubernetes.yaml"), "utf8")) as {
+type DeploymentData = ConstructorParameters<typeof Deployment>[0];
+
+const text = readFileSync(join(ROOT, "templates/kubernetes.yaml"), "utf8");
+const manifest = Bun.YAML.parse(text) as {
   kind: string;
-  spec: { template: { metadata: { annotations: Record<string, string> }; spec: PodSpec } };
+  spec: {
+    replicas?: number;
+    strategy?: { type?: string; rollingUpdate?: unknown };
+    template: { metadata: { annotations: Record<string, string> }; spec: PodSpec };
+  };
 };
 const pod = manifest.spec.template.spec;
 const container = pod.containers[0] as Container;
@@ -43,6 +52,25 @@ test("a Deployment whose grace period outlasts --shutdown-timeout, as the image'
   expect(http?.containerPort).toBe(Number(arg("--http-port")));
   expect(container.readinessProbe.httpGet.port).toBe("http");
   expect(manifest.spec.template.metadata.annotations["prometheus.io/port"]).toBe(String(http?.containerPort));
+});
+
+test("a valid apps/v1 Deployment by the Kubernetes schemas, and the checker does reject a broken one", () => {
+  expect(() => new Deployment(Bun.YAML.parse(text) as DeploymentData).validate()).not.toThrow();
+  // The same manifest with a wrong type and an unknown strategy: the schemas are really applied.
+  const broken = Bun.YAML.parse(text) as { spec: Record<string, unknown> };
+  broken.spec.replicas = "one";
+  broken.spec.strategy = { type: "Recreat" };
+  expect(() => new Deployment(broken as unknown as DeploymentData).validate()).toThrow(/spec\/replicas must be integer.*spec\/strategy\/type must be equal to one of the allowed values/);
+});
+
+test("one loop at a time: strategy Recreate (the old pod is gone before the new one starts), one replica, grace above --shutdown-timeout", () => {
+  // Kubernetes refuses rollingUpdate settings with Recreate, so the strategy is exactly this.
+  expect(manifest.spec.strategy).toEqual({ type: "Recreate" });
+  expect(manifest.spec.replicas).toBe(1);
+  const shutdownTimeout = Number(arg("--shutdown-timeout"));
+  expect(shutdownTimeout).toBeGreaterThan(0);
+  expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(shutdownTimeout);
+  expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path]).toEqual(["/healthz", "/readyz"]);
 });
 
 test("the daemon, run with the manifest's arguments, answers both probes and the scrape path", async () => {
