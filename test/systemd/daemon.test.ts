@@ -1,9 +1,9 @@
 // The daemon under a real systemd (PID 1 of an nspawn container): installed with its own
 // `install` command, then started, reloaded, stopped, watchdog-killed and restarted by systemd.
 // Each check reads systemd's own view (systemctl show, the journal), never the daemon's word.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { binaries } from "../support/binaries.ts";
-import { SystemdContainer, systemdTierSkipReason } from "../support/systemd-container.ts";
+import { SystemdContainer, describeEachSuite, systemdTierSkipReason } from "../support/systemd-container.ts";
 
 const skipReason = systemdTierSkipReason();
 if (skipReason !== null) console.error(`!!! SKIPPED systemd tier (test/systemd/daemon.test.ts): ${skipReason}`);
@@ -17,12 +17,13 @@ type Entry = Record<string, unknown>;
 const BOOT_MS = 600_000;
 const TEST_MS = 120_000;
 
-describe.skipIf(skipReason !== null)("under a real systemd", () => {
+// Once per release: bookworm (systemd 252, Type=notify) and trixie (257, Type=notify-reload).
+describeEachSuite("under a real systemd", (suite) => {
   let box: SystemdContainer;
 
   beforeAll(async () => {
     const { daemon, fixture } = await binaries();
-    box = await SystemdContainer.boot();
+    box = await SystemdContainer.boot({ suite });
     await box.copyIn(daemon, "/root/simple-daemon", 0o755);
     await box.copyIn(fixture, "/root/fixture-daemon", 0o755);
   }, BOOT_MS);
@@ -47,6 +48,9 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
   test("install --now: start returns once READY=1 came, the unit is active and shows its STATUS", async () => {
     const installed = await box.exec(["/root/simple-daemon", "install", "--now", "--", "--interval", "0.5"]);
     expect(installed.stdout).toContain("write /etc/systemd/system/simple-daemon.service\n");
+    // The option after -- is a setting in the environment file, not an ExecStart= flag.
+    expect(installed.stdout).toContain("write /etc/default/simple-daemon (SIMPLE_DAEMON_INTERVAL=0.5: ");
+    expect(await sh("cat /etc/default/simple-daemon")).toBe("SIMPLE_DAEMON_INTERVAL=0.5\n");
     expect(installed.stdout).toContain("restart simple-daemon.service\n");
     // Type=notify: systemctl returned, so systemd has READY=1 — the unit is active, not activating.
     expect(await prop("simple-daemon", "ActiveState")).toBe("active");
@@ -62,8 +66,9 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
   test("a second install changes nothing and leaves the service running", async () => {
     const pid = await prop("simple-daemon", "MainPID");
     const again = await box.exec(["/root/simple-daemon", "install", "--now", "--", "--interval", "0.5"]);
-    expect(again.stdout).toContain("/usr/local/bin/simple-daemon is up to date\n/etc/systemd/system/simple-daemon.service is up to date\n");
-    expect(again.stdout).toContain("start simple-daemon.service\n");
+    expect(again.stdout).toContain("/usr/local/bin/simple-daemon is up to date\n/etc/default/simple-daemon is up to date\n/etc/systemd/system/simple-daemon.service is up to date\n");
+    expect(again.stdout).toMatch(/^simple-daemon \S+ is up to date: nothing to change, no restart$/m);
+    expect(again.stdout).not.toMatch(/^(re)?start /m);
     expect(await prop("simple-daemon", "MainPID")).toBe(pid);
   }, TEST_MS);
 
@@ -107,7 +112,7 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
   test("systemctl reload: same MainPID, settings re-read, records land in a fresh file after an external mv", async () => {
     const pid = await prop("simple-daemon", "MainPID");
     // Not a flag in ExecStart (flags win over the file): the shutdown timeout.
-    await sh("umask 022 && echo SIMPLE_DAEMON_SHUTDOWN_TIMEOUT=3 > /etc/default/simple-daemon");
+    await sh("umask 022 && echo SIMPLE_DAEMON_SHUTDOWN_TIMEOUT=3 >> /etc/default/simple-daemon");
     await sh("mv /var/log/simple-daemon/simple-daemon.log /var/log/simple-daemon/simple-daemon.log.moved");
     await box.exec(["systemctl", "reload", "simple-daemon"]);
     const fresh = await box.waitUntil("records in a fresh log file", async () => {
@@ -144,7 +149,8 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
     let connections = 0;
     using listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: () => void connections++, data() {} } });
     const work = `tick,overrun:600,throw:2,tcp:${listener.port}`;
-    await installFixture("sd-levels", { FIXTURE_WORK: work }, ["--interval", "0.3", "--syslog", "--journal"], ["--now"]);
+    // The unit's default level is INFO; DEBUG is one line in the environment file away.
+    await installFixture("sd-levels", { FIXTURE_WORK: work, SIMPLE_DAEMON_LOG_LEVEL: "debug" }, ["--interval", "0.3", "--syslog", "--journal"], ["--now"]);
     await journalEntry("sd-levels", "the ERROR via the journal", (e) => e._TRANSPORT === "journal" && message(e).startsWith("work() failed in cycle 2"));
     await journalEntry("sd-levels", "the ERROR via syslog", (e) => e._TRANSPORT === "syslog" && message(e).startsWith("work() failed in cycle 2"));
     await journalEntry("sd-levels", "the ERROR on stdout", (e) => e._TRANSPORT === "stdout" && message(e).includes("MSG:> work() failed in cycle 2"));
@@ -230,11 +236,17 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
   }, TEST_MS);
 
   test("install --user: a user unit under a lingering user's manager, started, then uninstalled", async () => {
-    await sh("useradd --create-home alice && loginctl enable-linger alice");
+    // In a unit: logind 257 refuses (EUNATCH) a caller outside the container's cgroups, as exec's are.
+    await sh("useradd --create-home alice && systemd-run --quiet --wait --pipe loginctl enable-linger alice");
     const uid = (await sh("id -u alice")).trim();
     await box.waitUntil("alice's user manager", async () => ((await box.exec(["systemctl", "is-active", `user@${uid}.service`], { allowFailure: true })).stdout.trim() === "active" ? true : undefined));
     await sh("install -o alice -m 0755 /root/fixture-daemon /home/alice/fixture-daemon");
     const asAlice = (argv: string[]) => box.exec(["runuser", "-u", "alice", "--", "env", `XDG_RUNTIME_DIR=/run/user/${uid}`, ...argv]);
+    // Without a user bus (sudo/su keep no XDG_RUNTIME_DIR): 69 before anything is written.
+    const noBus = await box.exec(["runuser", "-u", "alice", "--", "/home/alice/fixture-daemon", "install", "--user", "--now"], { allowFailure: true });
+    expect(noBus.code).toBe(69);
+    expect(noBus.stderr).toMatch(/^simple-daemon: no user bus for systemctl --user \(\$XDG_RUNTIME_DIR is not set, no \$DBUS_SESSION_BUS_ADDRESS\): .*nothing was written\n$/);
+    expect(await sh("ls -A /home/alice/.config /home/alice/.local 2>&1 || true")).toContain("No such file");
     const installed = await asAlice(["/home/alice/fixture-daemon", "install", "--user", "--now", "--", "--interval", "0.2"]);
     expect(installed.stdout).toContain("write /home/alice/.config/systemd/user/simple-daemon.service\n");
     const show = async (name: string) => (await asAlice(["systemctl", "--user", "show", "-P", name, "simple-daemon"])).stdout.trim();
@@ -246,13 +258,20 @@ describe.skipIf(skipReason !== null)("under a real systemd", () => {
     expect(await sh("ls /home/alice/.config/systemd/user /home/alice/.local/bin")).not.toContain("simple-daemon");
   }, TEST_MS);
 
-  test("uninstall stops, disables and removes; a second uninstall has nothing to do", async () => {
+  test("uninstall stops, disables and removes, keeping settings and logs; --purge removes them", async () => {
     await box.exec(["systemctl", "start", "simple-daemon"]);
+    await sh("mkdir -p /etc/systemd/system/simple-daemon.service.d && printf '[Service]\\nStateDirectory=simple-daemon\\n' > /etc/systemd/system/simple-daemon.service.d/state.conf");
     const removed = await box.exec(["/root/simple-daemon", "uninstall"]);
     expect(removed.stdout).toContain("stop and disable simple-daemon.service\n");
+    expect(removed.stdout).toContain("kept /etc/default/simple-daemon, /etc/systemd/system/simple-daemon.service.d, /var/log/simple-daemon, /var/log/private/simple-daemon (settings, drop-ins, logs, state): `uninstall --purge` removes them\n");
     expect(await sh("ls /etc/systemd/system/simple-daemon.service /usr/local/bin/simple-daemon 2>&1 || true")).toContain("No such file");
     expect(await prop("simple-daemon", "ActiveState")).toBe("inactive");
-    const again = await box.exec(["/root/simple-daemon", "uninstall"]);
+    const purged = await box.exec(["/root/simple-daemon", "uninstall", "--purge"]);
+    expect(purged.stdout).toBe(
+      ["/etc/default/simple-daemon", "/etc/systemd/system/simple-daemon.service.d", "/var/log/simple-daemon", "/var/log/private/simple-daemon"].map((path) => `remove ${path}\n`).join("") + "run systemctl daemon-reload\n",
+    );
+    expect(await sh("ls -d /etc/default/simple-daemon /etc/systemd/system/simple-daemon.service.d /var/log/simple-daemon /var/log/private/simple-daemon 2>&1 || true")).not.toMatch(/^\//m);
+    const again = await box.exec(["/root/simple-daemon", "uninstall", "--purge"]);
     expect(again.stdout).toStartWith("nothing to remove: ");
   }, TEST_MS);
 });
