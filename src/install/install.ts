@@ -147,7 +147,7 @@ export function install(request: InstallRequest): void {
     }
     if (request.now) {
       // A job's new binary or unit takes effect at its next run; its timer restarts only when it changed.
-      const restart = job ? timerChanged : changed;
+      const restart = job ? timerChanged && existingTimer !== null : changed;
       if (restart) steps.push({ text: `restart ${activated}`, run: ctl(["restart", activated]) });
       else if (systemctlState("is-active", activated, request.user) !== "active") steps.push({ text: `start ${activated}`, run: ctl(["start", activated]) });
     }

@@ -2,8 +2,11 @@
  * What must hold before `install`/`uninstall` writes its first byte, so a refusal leaves the
  * machine as it was: a running systemd (sd_booted(3): `/run/systemd/system` exists exactly when
  * systemd is PID 1), a user bus for `--user` (systemctl --user talks to the user manager over
- * `$XDG_RUNTIME_DIR/bus` or `$DBUS_SESSION_BUS_ADDRESS`), and a writable folder for every file
+ * `$XDG_RUNTIME_DIR/bus` or `$DBUS_SESSION_BUS_ADDRESS`, see below), and a writable folder for every file
  * to be created, replaced or removed (rename(2) and unlink(2) need write access to the folder).
+ * systemctl --user reaches the user manager through its private socket
+ * `$XDG_RUNTIME_DIR/systemd/private` first (sd-bus bus_connect_user_systemd), so that counts too:
+ * a minimal system without dbus-user-session has no `bus` socket, yet `systemctl --user` works.
  */
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -21,7 +24,8 @@ function pid1Name(): string {
 
 /**
  * Exits 69 unless systemctl can act here: systemd runs as PID 1 (`/run/systemd/system`, as
- * sd_booted(3) tests), `systemctl` is on PATH, and with `user` a user bus exists. The line says
+ * sd_booted(3) tests), `systemctl` is on PATH, and with `user` a way to the user manager exists
+ * (`$XDG_RUNTIME_DIR/bus` or `…/systemd/private`, or `$DBUS_SESSION_BUS_ADDRESS`). The line says
  * that nothing was written and what to do instead.
  */
 export function requireServiceManager(user: boolean, env: Record<string, string | undefined> = process.env): void {
@@ -35,12 +39,16 @@ export function requireServiceManager(user: boolean, env: Record<string, string 
   if (!user) return;
   const runtime = env.XDG_RUNTIME_DIR;
   const bus = runtime === undefined || runtime === "" ? null : join(runtime, "bus");
-  let hasBus = false;
-  try {
-    hasBus = bus !== null && statSync(bus).isSocket();
-  } catch {}
+  const isSocket = (path: string) => {
+    try {
+      return statSync(path).isSocket();
+    } catch {
+      return false;
+    }
+  };
+  const hasBus = runtime !== undefined && bus !== null && (isSocket(bus) || isSocket(join(runtime, "systemd/private")));
   if (!hasBus && !env.DBUS_SESSION_BUS_ADDRESS) {
-    const where = bus === null ? "$XDG_RUNTIME_DIR is not set" : `no ${bus}`;
+    const where = runtime === undefined || runtime === "" ? "$XDG_RUNTIME_DIR is not set" : `no ${runtime}/bus or ${runtime}/systemd/private`;
     throw new ExitError(`no user bus for systemctl --user (${where}, no $DBUS_SESSION_BUS_ADDRESS): log in as the user (not su/sudo), or \`loginctl enable-linger <user>\` and set XDG_RUNTIME_DIR=/run/user/<uid>; nothing was written`, EX_UNAVAILABLE);
   }
 }

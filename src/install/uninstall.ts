@@ -51,11 +51,14 @@ export function uninstall(request: UninstallRequest): void {
   }
   const leftovers = [paths.envFile, ...paths.dropIns, ...paths.data].filter(exists);
   if (request.purge) steps.push(...leftovers.map(remove));
-  else if (leftovers.length > 0) console.log(`kept ${leftovers.join(", ")} (settings, drop-ins, logs, state): \`uninstall --purge\` removes them`);
+  const kept = () => {
+    if (!request.purge && leftovers.length > 0) console.log(`kept ${leftovers.join(", ")} (settings, drop-ins, logs, state): \`uninstall --purge\` removes them`);
+  };
   if (steps.length === 0) {
     if (!exists(paths.bin)) console.log(`nothing to remove: neither ${paths.unit} nor ${paths.bin} exists`);
-    return;
+    return kept();
   }
   if (live) steps.push({ text: `run systemctl${request.user ? " --user" : ""} daemon-reload`, run: ctl(["daemon-reload"]) });
   perform(steps, request.dryRun);
+  kept();
 }
