@@ -79,7 +79,7 @@ describe("a generated project", () => {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>;
     expect(pkg).toMatchObject({ name: "my-daemon", private: true, version: "0.1.0" });
     expect(pkg.bin).toBeUndefined();
-    expect((pkg.scripts as Record<string, string>).build).toEndWith("--outfile dist/my-daemon");
+    expect((pkg.scripts as Record<string, string>).build).toBe("bun src/build.ts");
     expect(readFileSync(join(dir, "src/defaults.ts"), "utf8")).toContain('export const DAEMON_NAME = "my-daemon";');
     expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# my-daemon\n");
     expect(readFileSync(join(dir, "README.md"), "utf8")).not.toContain("Create your own daemon");
@@ -95,7 +95,10 @@ describe("a generated project", () => {
     await ok([process.execPath, "run", "typecheck"], dir);
     await ok([process.execPath, "run", "build"], dir);
     const bin = join(dir, "dist/my-daemon");
-    expect(await ok([bin, "--version"], dir)).toBe("0.1.0\n");
+    // Stamped by `bun run build`: the version + `git describe` of the project's own repository.
+    const described = (await ok(["git", "describe", "--tags", "--always", "--dirty"], dir)).trim();
+    expect(described).toMatch(/^[0-9a-f]{7,}(-dirty)?$/);
+    expect(await ok([bin, "--version"], dir)).toBe(`0.1.0+g${described}\n`);
     expect(await ok([bin, "unit"], dir)).toContain("\nExecStart=/usr/local/bin/my-daemon --env-file /etc/default/my-daemon\n");
     const once = await ok([bin, "--once", "--no-log-file", "--stream"], dir);
     expect(once).toContain("APP:[my-daemon] - [20]INFO - MSG:> Cycle 1: load ");
@@ -123,7 +126,7 @@ describe("a generated project", () => {
     expect(Object.keys(pkg.scripts).sort()).toEqual(["bench", "build", "dev", "start", "test", "typecheck"]);
     const ours = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build as string;
     expect(pkg.scripts.build).toBe(ours.replace("dist/simple-daemon", "dist/queue-watch"));
-    expect(pkg.scripts.build).toContain("--no-compile-autoload-dotenv --no-compile-autoload-bunfig");
+    expect(readFileSync(join(dir, "src/build.ts"), "utf8")).toContain('  "--no-compile-autoload-dotenv",\n  "--no-compile-autoload-bunfig",\n');
     const defaults = readFileSync(join(dir, "src/defaults.ts"), "utf8");
     expect(defaults).toContain('export const DAEMON_NAME = "queue-watch";');
     expect(defaults).toContain('export const DAEMON_DESCRIPTION = "Watches the queue";');
