@@ -4,6 +4,7 @@
 // Type=notify with ExecReload=/bin/kill -HUP. systemd's debug log is on around the reload, so the
 // journal shows each notification it received and each state it went through.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { DAEMON_NAME } from "../../src/defaults.ts";
 import { binaries } from "../support/binaries.ts";
 import { SystemdContainer, describeEachSuite, systemdTierSkipReason } from "../support/systemd-container.ts";
 
@@ -16,7 +17,7 @@ if (skipReason !== null && process.env.REQUIRE_SYSTEMD_TIER === "1") {
 type Entry = Record<string, unknown>;
 const BOOT_MS = 600_000;
 const TEST_MS = 120_000;
-const UNIT = "simple-daemon.service";
+const UNIT = `${DAEMON_NAME}.service`;
 
 describeEachSuite("systemctl reload under a real systemd", (suite) => {
   let box: SystemdContainer;
@@ -26,8 +27,8 @@ describeEachSuite("systemctl reload under a real systemd", (suite) => {
     const { daemon } = await binaries();
     box = await SystemdContainer.boot({ suite });
     version = await box.systemdVersion();
-    await box.copyIn(daemon, "/root/simple-daemon", 0o755);
-    await box.exec(["/root/simple-daemon", "install", "--now", "--", "--interval", "0.5"]);
+    await box.copyIn(daemon, `/root/${DAEMON_NAME}`, 0o755);
+    await box.exec([`/root/${DAEMON_NAME}`, "install", "--now", "--", "--interval", "0.5"]);
   }, BOOT_MS);
 
   afterAll(async () => {
