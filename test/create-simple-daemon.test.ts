@@ -123,7 +123,7 @@ describe("a generated project", () => {
     expect(existsSync(join(dir, ".git"))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     expect(pkg).toMatchObject({ name: "queue-watch", description: "Watches the queue", private: true });
-    expect(Object.keys(pkg.scripts).sort()).toEqual(["bench", "build", "dev", "start", "test", "typecheck"]);
+    expect(Object.keys(pkg.scripts).sort()).toEqual(["bench", "build", "dev", "package", "start", "test", "typecheck"]);
     const ours = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build as string;
     expect(pkg.scripts.build).toBe(ours.replace("dist/simple-daemon", "dist/queue-watch"));
     expect(readFileSync(join(dir, "src/build.ts"), "utf8")).toContain('  "--no-compile-autoload-dotenv",\n  "--no-compile-autoload-bunfig",\n');
