@@ -96,6 +96,15 @@ function onCalendar(values: Values): string | null {
   return typeof value === "string" ? value : null;
 }
 
+/** The settings file's values, or none when it is missing or unreadable (`unit` only prints; it needs no root). */
+function readableSettings(path: string): Record<string, string> {
+  try {
+    return parseEnvFile(readIfExists(path)?.toString() ?? "").values;
+  } catch {
+    return {};
+  }
+}
+
 /** The running executable, refusing `bun src/main.ts install` (that would install Bun itself). */
 function runningBinary(): string {
   if (!Bun.main.startsWith("/$bunfs/")) {
@@ -115,7 +124,7 @@ export const unitCommand: CommandDef = defineCommand({
     const calendar = onCalendar(values);
     if (calendar !== null) checkCalendar(calendar);
     // TimeoutStopSec= follows the shutdown timeout: the one given after --, else the settings file's.
-    const env = { ...parseEnvFile(readIfExists(paths.envFile)?.toString() ?? "").values, ...Object.fromEntries(settingsFromFlags(DAEMON_NAME, daemonArgs)) };
+    const env = { ...readableSettings(paths.envFile), ...Object.fromEntries(settingsFromFlags(DAEMON_NAME, daemonArgs)) };
     const shape = unitShape(values);
     const type = calendar !== null ? "oneshot" : liveUnitType();
     process.stdout.write(renderUnit({ ...shape, name: where.name, binPath: paths.binForUnit, user: where.user, type, timeoutStopSec: timeoutStopSec(DAEMON_NAME, env) }));

@@ -166,6 +166,9 @@ export function install(request: InstallRequest): void {
     }
   }
   perform(steps, request.dryRun);
+  if (live && !job && !request.now && changed && systemctlState("is-active", service, request.user) === "active") {
+    console.log(`${service} still runs the previous build or unit: \`systemctl${request.user ? " --user" : ""} restart ${service}\` (or install --now) switches`);
+  }
 }
 
 /** A file's permission bits, or null when it cannot be read (an existing settings file keeps its mode). */

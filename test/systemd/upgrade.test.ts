@@ -110,4 +110,14 @@ describe.skipIf(skipReason !== null)("upgrade in place under a real systemd", ()
     await recordsOf(pid3, "build 1 again", (r) => r[0] === `Version: ${V1}`);
     expect((await box.exec(["cat", "/etc/default/simple-daemon"])).stdout).toBe("SIMPLE_DAEMON_INTERVAL=0.3\n");
   }, TEST_MS);
+
+  test("install without --now swaps the binary but leaves the running build, and says so", async () => {
+    const pid = await prop("MainPID");
+    const r = await box.exec(["/root/v2/simple-daemon", "install"]);
+    expect(r.stdout).toStartWith(`simple-daemon: ${V1} → ${V2}\n`);
+    expect(r.stdout).toEndWith("simple-daemon.service still runs the previous build or unit: `systemctl restart simple-daemon.service` (or install --now) switches\n");
+    expect(await prop("MainPID")).toBe(pid);
+    await box.exec(["systemctl", "restart", "simple-daemon"]);
+    await recordsOf(await prop("MainPID"), "build 2 after the restart", (rs) => rs[0] === `Version: ${V2}`);
+  }, TEST_MS);
 });
