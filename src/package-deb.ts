@@ -169,6 +169,10 @@ export function buildDeb(options: { binary: string; outDir: string; name?: strin
     }
     chmodSync(envFile, 0o644);
 
+    // The unit's ExecReload=/bin/kill (staged units are Type=notify) needs procps, which minimal
+    // Debian installs and images lack: without it `systemctl reload` fails.
+    const unitText = readFileSync(join(stage, UNIT_DIR, `${name}.service`), "utf8");
+    const depends = /^ExecReload=\/bin\/kill /m.test(unitText) ? ["Depends: procps"] : [];
     const control = join(stage, "DEBIAN");
     mkdirSync(control, { recursive: true });
     const maintainer = process.env.DEBEMAIL ? `${process.env.DEBFULLNAME ?? name} <${process.env.DEBEMAIL}>` : `${name} maintainers <root@localhost>`;
@@ -180,6 +184,7 @@ export function buildDeb(options: { binary: string; outDir: string; name?: strin
         `Architecture: ${arch}`,
         `Maintainer: ${maintainer}`,
         `Installed-Size: ${folderKiB(stage)}`,
+        ...depends,
         "Section: admin",
         "Priority: optional",
         `Description: ${DAEMON_DESCRIPTION.replaceAll("\n", " ")}`,
