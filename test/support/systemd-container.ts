@@ -28,6 +28,9 @@
  *   on this cgroup v1 hybrid host as is (257 refuses legacy cgroups only as the host's PID 1);
  *   its console then says "Failed to create symlink /sys/fs/cgroup/net_cls", which is harmless.
  *   The same debootstrap --include list works for both; trixie's build took 45 s here.
+ * - exec()'s commands stay in the host's cgroup ("/../.." inside). logind 257 refuses such a
+ *   caller (`loginctl enable-linger` → "Protocol driver not attached", EUNATCH; 252 did not):
+ *   run what talks to logind in a unit, `systemd-run --quiet --wait --pipe loginctl …`.
  */
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
