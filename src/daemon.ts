@@ -158,7 +158,10 @@ export class SimpleDaemon implements AsyncDisposable {
     }
     const onContinued = () => {
       noteContinued();
-      this.log.info("Received {signalNumber} signal: the process was stopped and runs again.", { signalNumber: constants.signals.SIGCONT });
+      // systemd sends SIGCONT with every stop and reload signal (a stopped process could not act
+      // on them), so a SIGCONT alone says nothing went wrong: DEBUG. A cycle it delayed is
+      // reported as late, naming the stop (timekeeper.ts).
+      this.log.debug("Received {signalNumber} signal (SIGCONT).", { signalNumber: constants.signals.SIGCONT });
     };
     this.#handlers.set("SIGCONT", onContinued);
     process.on("SIGCONT", onContinued);

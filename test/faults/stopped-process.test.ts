@@ -29,7 +29,7 @@ describe("SIGSTOP, a pause, SIGCONT", () => {
     expect(await d.exited()).toBe(0);
     const log = d.log();
     expect(log).not.toContain("overran");
-    expect(log).toContain("[20]INFO - MSG:> Received 18 signal: the process was stopped and runs again.\n");
+    expect(log).toContain("[10]DEBUG - MSG:> Received 18 signal (SIGCONT).\n");
     expect(log).toMatch(
       /\[30\]WARNING - MSG:> Cycle \d+ started 1\.\d{3} s late \(the process was stopped \(SIGSTOP … SIGCONT\)\); not counted as an overrun; next cycle on schedule, [5-9] tick\(s\) skipped\.\n/,
     );
