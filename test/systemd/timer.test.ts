@@ -2,9 +2,9 @@
 // one cycle (--once) and a `.timer` that starts it. The timer is listed and fires on its own; a
 // run's records reach the journal; a failing run (exit 70) is marked failed and not restarted;
 // `uninstall` takes the timer away too.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { binaries } from "../support/binaries.ts";
-import { SystemdContainer, systemdTierSkipReason } from "../support/systemd-container.ts";
+import { describeEachSuite, SystemdContainer, systemdTierSkipReason } from "../support/systemd-container.ts";
 
 const skipReason = systemdTierSkipReason();
 if (skipReason !== null) console.error(`!!! SKIPPED systemd tier (test/systemd/timer.test.ts): ${skipReason}`);
@@ -18,12 +18,12 @@ type Entry = Record<string, unknown>;
 const BOOT_MS = 600_000;
 const TEST_MS = 120_000;
 
-describe.skipIf(skipReason !== null)("scheduled jobs under a real systemd", () => {
+describeEachSuite("scheduled jobs under a real systemd", (suite) => {
   let box: SystemdContainer;
 
   beforeAll(async () => {
     const { fixture } = await binaries();
-    box = await SystemdContainer.boot();
+    box = await SystemdContainer.boot({ suite });
     await box.copyIn(fixture, "/root/fixture-daemon", 0o755);
   }, BOOT_MS);
 

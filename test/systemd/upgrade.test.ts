@@ -2,11 +2,11 @@
 // `install --now` over it. The installed binary is replaced by rename (never opened for writing:
 // no "Text file busy"), the unit restarts onto the new build, and not one record of the old
 // process is lost across the restart. A third install of the same build changes nothing.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { compile } from "../support/binaries.ts";
 import { scratchDir } from "../support/scratch.ts";
-import { SystemdContainer, systemdTierSkipReason } from "../support/systemd-container.ts";
+import { describeEachSuite, SystemdContainer, systemdTierSkipReason } from "../support/systemd-container.ts";
 
 const skipReason = systemdTierSkipReason();
 if (skipReason !== null) console.error(`!!! SKIPPED systemd tier (test/systemd/upgrade.test.ts): ${skipReason}`);
@@ -23,7 +23,7 @@ const V1 = "1.0.0-upgrade-test";
 const V2 = "2.0.0-upgrade-test";
 const LOG = "/var/log/simple-daemon/simple-daemon.log";
 
-describe.skipIf(skipReason !== null)("upgrade in place under a real systemd", () => {
+describeEachSuite("upgrade in place under a real systemd", (suite) => {
   let box: SystemdContainer;
 
   beforeAll(async () => {
@@ -31,7 +31,7 @@ describe.skipIf(skipReason !== null)("upgrade in place under a real systemd", ()
     const [v1, v2] = [join(dir, "v1"), join(dir, "v2")];
     // Two release builds that differ only in the version stamped into them.
     await Promise.all([compile("src/main.ts", v1, ["--define", `BUILD_VERSION="${V1}"`]), compile("src/main.ts", v2, ["--define", `BUILD_VERSION="${V2}"`])]);
-    box = await SystemdContainer.boot();
+    box = await SystemdContainer.boot({ suite });
     await box.copyIn(v1, "/root/v1/simple-daemon", 0o755);
     await box.copyIn(v2, "/root/v2/simple-daemon", 0o755);
   }, BOOT_MS);
