@@ -4,7 +4,8 @@
  * and ignores unknown flags). A user mistake prints one line and exits with a sysexits code.
  */
 import { getLogger } from "@logtape/logtape";
-import { type ArgsDef, type CommandDef, defineCommand, runCommand, showUsage } from "citty";
+import { stripVTControlCharacters } from "node:util";
+import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
 import { releaseEarlySignals } from "./early-signals.ts";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
@@ -103,7 +104,9 @@ export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<
   if (help || version || (named && first !== "run")) releaseEarlySignals();
   if (help) {
     const command = subCommands[named ? first : "run"] ?? subCommands.run;
-    await showUsage(await (command as () => Promise<CommandDef>)(), main);
+    const usage = await renderUsage(await (command as () => Promise<CommandDef>)(), main);
+    // Colours only for a terminal: a pipe or a file (`--help | less`, a CI log) gets plain text.
+    console.log(process.stdout.isTTY ? usage : stripVTControlCharacters(usage));
     if (!named) console.log(`Other commands: unit, install, uninstall (systemd); \`${DAEMON_NAME} <command> --help\` tells more.`);
     return;
   }

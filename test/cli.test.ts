@@ -36,6 +36,15 @@ describe("normal use", () => {
     expect(r.stdout).toContain("Other commands: unit, install, uninstall (systemd)");
   });
 
+  test("--help into a pipe has no colour codes, for the run command and the others", async () => {
+    for (const args of [["--help"], ["install", "--help"], ["uninstall", "--help"], ["unit", "--help"]]) {
+      const r = await run(daemon, args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("USAGE");
+      expect(r.stdout).not.toContain("\u001b[");
+    }
+  });
+
   test("the shipped work() runs one cycle with --once and exits 0", async () => {
     const r = await run(daemon, ["--once", "--log-dir", "$LOGDIR", "--stream"]);
     expect(r.code).toBe(0);
