@@ -35,7 +35,7 @@
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { describe } from "bun:test";
+import { describe, expect, test } from "bun:test";
 
 /** PATH inside the container (a clean one: the host's PATH means nothing there). */
 const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -59,12 +59,18 @@ export const SYSTEMD_SUITES: readonly string[] = (process.env.SYSTEMD_TIER_SUITE
 
 /**
  * Declares `describe(\`${title} (${suite})\`, () => body(suite))` once per release in
- * {@link SYSTEMD_SUITES}, skipped when {@link systemdTierSkipReason} says the tier cannot run.
- * The body boots its container with `SystemdContainer.boot({ suite })`.
+ * {@link SYSTEMD_SUITES}. When {@link systemdTierSkipReason} says the tier cannot run here, it
+ * says so loudly and skips — unless `REQUIRE_SYSTEMD_TIER=1` (.ci/run sets it: on the project's
+ * CI machines the tier must run), where the skip is a failing test. The body boots its container
+ * with `SystemdContainer.boot({ suite })`.
  */
 export function describeEachSuite(title: string, body: (suite: string) => void): void {
-  const skip = systemdTierSkipReason() !== null;
-  for (const suite of SYSTEMD_SUITES) describe.skipIf(skip)(`${title} (${suite})`, () => body(suite));
+  const skipReason = systemdTierSkipReason();
+  if (skipReason !== null) {
+    console.error(`!!! SKIPPED systemd tier (${title}): ${skipReason}`);
+    if (process.env.REQUIRE_SYSTEMD_TIER === "1") test(`the systemd tier can run here (${title})`, () => expect(skipReason).toBeNull());
+  }
+  for (const suite of SYSTEMD_SUITES) describe.skipIf(skipReason !== null)(`${title} (${suite})`, () => body(suite));
 }
 
 /** Bump when applyTestTweaks() changes, so cached rootfs trees are rebuilt. */

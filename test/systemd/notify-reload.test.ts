@@ -6,13 +6,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { DAEMON_NAME } from "../../src/defaults.ts";
 import { binaries } from "../support/binaries.ts";
-import { SystemdContainer, describeEachSuite, systemdTierSkipReason } from "../support/systemd-container.ts";
+import { SystemdContainer, describeEachSuite } from "../support/systemd-container.ts";
 
-const skipReason = systemdTierSkipReason();
-if (skipReason !== null) console.error(`!!! SKIPPED systemd tier (test/systemd/notify-reload.test.ts): ${skipReason}`);
-if (skipReason !== null && process.env.REQUIRE_SYSTEMD_TIER === "1") {
-  test("the systemd tier can run here", () => expect(skipReason).toBeNull());
-}
 
 type Entry = Record<string, unknown>;
 const BOOT_MS = 600_000;

@@ -4,15 +4,8 @@
 // `uninstall` takes the timer away too.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { binaries } from "../support/binaries.ts";
-import { describeEachSuite, SystemdContainer, systemdTierSkipReason } from "../support/systemd-container.ts";
+import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
 
-const skipReason = systemdTierSkipReason();
-if (skipReason !== null) console.error(`!!! SKIPPED systemd tier (test/systemd/timer.test.ts): ${skipReason}`);
-
-// .ci/run sets this: on the project's CI machines the tier must run, so a skip is a failure.
-if (skipReason !== null && process.env.REQUIRE_SYSTEMD_TIER === "1") {
-  test("the systemd tier can run here", () => expect(skipReason).toBeNull());
-}
 
 type Entry = Record<string, unknown>;
 const BOOT_MS = 600_000;
