@@ -40,7 +40,7 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
  * `defaults.logsDirectory` is `$LOGS_DIRECTORY` (systemd's LogsDirectory=), the first of its
  * colon-separated paths.
  */
-export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults: { name: string; logsDirectory?: string; stdoutIsJournal?: boolean }): DaemonConfig {
+export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults: { name: string; logsDirectory?: string; stdoutIsJournal?: boolean; stdoutIsTerminal?: boolean }): DaemonConfig {
   const fail = (option: OptionName, value: string): never => {
     const source = sources[option] ?? `--${option}`;
     const code = source.startsWith("--") ? EX_USAGE : EX_CONFIG;
@@ -97,7 +97,8 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
     format,
     // Python's maxBytes=0 means "never rotate".
     file: flag("no-log-file") ? null : { path: join(logDir, logFile), maxBytes: maxBytes === 0 ? Number.MAX_SAFE_INTEGER : maxBytes, backups },
-    stream: flag("stream"),
+    // `--once` on a terminal is someone trying their work(): show the records unless told not to.
+    stream: flag("stream") || (raw.stream === undefined && flag("once") && defaults.stdoutIsTerminal === true),
     streamIsJournal: defaults.stdoutIsJournal ?? false,
     syslogSocket: flag("syslog") ? syslogSocket : null,
     journalSocket: flag("journal") ? journalSocket : null,

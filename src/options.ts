@@ -46,7 +46,7 @@ export const OPTION_SPECS = {
   "shutdown-timeout": { kind: "string", description: "Seconds a work() may run after a stop request before it is abandoned (exit 1)", defaultText: "10", valueHint: "seconds", number: { ...SECONDS, aboveMin: true } },
   "work-timeout": { kind: "string", description: "Seconds one work() may run before the loop counts as hung: a WARNING, and no more systemd watchdog pings", defaultText: "none", valueHint: "seconds", number: { ...SECONDS, aboveMin: true } },
   "on-error": { kind: "string", description: "When work() throws: go on at the next tick, or exit 70", defaultText: "continue", valueHint: "continue|exit", accepts: "continue or exit" },
-  once: { kind: "boolean", description: "Run one cycle, then exit 0" },
+  once: { kind: "boolean", description: "Run one cycle, then exit: 0, or 70 when work() threw (on a terminal the records are shown too)" },
   "log-dir": { kind: "string", description: "Folder of the log file", defaultText: "$LOGS_DIRECTORY, else /tmp", valueHint: "dir", accepts: "a folder path" },
   "log-file": { kind: "string", description: "Log file name", defaultText: "<name>.log", valueHint: "file", accepts: "a file name without '/'" },
   "no-log-file": { kind: "boolean", description: "Write no log file" },

@@ -29,7 +29,7 @@ const LIVE = ["intervalSec", "shutdownTimeoutSec", "workTimeoutSec", "onError"] 
 
 /**
  * Runs the loop until a stop signal, `--once`, or a work() error with `--on-error exit`, and
- * returns the exit status (0, or 70 for that error). Exits the daemon forces itself (second
+ * returns the exit status (0, or 70 for that error or for a failed `--once` cycle). Exits the daemon forces itself (second
  * signal, shutdown deadline) flush the logs first through `logging.flush`. `reloadSettings`
  * re-reads the settings on SIGHUP; without it a reload only reopens the log files.
  */
@@ -146,6 +146,8 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
         runningCycle = null;
       }
       if (config.once) {
+        // One cycle is the whole job: a failed one fails the run (a timer's job shows Result=exit-code).
+        if (cycleFailed) status = EX_SOFTWARE;
         tk.lastCycle();
         break;
       }

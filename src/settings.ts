@@ -93,7 +93,7 @@ export class SettingsLoader {
     const config = resolveConfig(
       { ...read.values, ...this.#flags.values },
       { ...read.sources, ...this.#flags.sources },
-      { name: this.#prefix, logsDirectory: this.#processEnv.LOGS_DIRECTORY, stdoutIsJournal: isJournalStream(this.#processEnv) },
+      { name: this.#prefix, logsDirectory: this.#processEnv.LOGS_DIRECTORY, stdoutIsJournal: isJournalStream(this.#processEnv), stdoutIsTerminal: process.stdout.isTTY === true },
     );
     return { config, warnings };
   }

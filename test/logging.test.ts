@@ -34,7 +34,7 @@ describe("format", () => {
 
   test("a work() error is logged at ERROR with its stack", async () => {
     const r = await once([], "throw:1");
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(70);
     expect(r.log).toMatch(/\[40\]ERROR - MSG:> work\(\) failed in cycle 1: Error: boom in cycle 1\n\s+at /);
   });
 });
@@ -48,7 +48,7 @@ describe("levels", () => {
 
   test("--log-level 0 mutes every sink, as the original documents", async () => {
     const r = await once(["--log-level", "0", "--stream"], "tick,throw:1");
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(70);
     expect(r.log).toBe("");
     expect(r.stdout).toBe("");
   });
@@ -93,7 +93,7 @@ describe("syslog", () => {
     expect(await listener.waitFor(new RegExp(`^<31>${stamp} simple-daemon\\[${r.pid}\\]: Set signal handler: 15$`))).toBeDefined();
     expect(await listener.waitFor(/^<27>.*: work\(\) failed in cycle 1: Error: boom in cycle 1\n\s+at /)).toBeDefined();
     expect(await listener.waitFor(/^<30>.*: Graceful Interrupt\.\.\.$/)).toBeDefined();
-    expect(await d.exited()).toBe(0);
+    expect(await d.exited()).toBe(70);
   });
 
   test("a missing syslog socket is one WARNING on the other sinks, not a crash", async () => {
