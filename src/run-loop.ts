@@ -13,6 +13,7 @@ import { LogFileError } from "./logging/rotating-file-sink.ts";
 import { DAEMON_VERSION } from "./meta.ts";
 import type { Settings } from "./settings.ts";
 import { Notifier } from "./systemd/notify.ts";
+import { throttleStatus } from "./systemd/status-throttle.ts";
 import { pingIntervalMs, startWatchdog, watchdogPeriodUsec } from "./systemd/watchdog.ts";
 import { LoopMetrics } from "./http/loop-metrics.ts";
 import { describeLoop } from "./loop-status.ts";
@@ -44,11 +45,13 @@ export async function runLoop(initial: DaemonConfig, work: Work, logging: Loggin
       error: error.message,
     }),
   );
+  // STATUS= once a second at most: --interval 0 would otherwise send one datagram per cycle to PID 1.
+  using statusLine = throttleStatus((text) => notifier.notify({ STATUS: text }));
   /** Whether the running cycle's work() threw, for the metrics. */
   let cycleFailed = false;
   const reportCycle = (cycle: number, end: CycleEnd) => {
     metrics.cycleEnded(end.durationMs, end.overran, cycleFailed);
-    notifier.notify({ STATUS: `cycle ${cycle} took ${formatDuration(end.durationMs)}; next in ${(end.sleepMs / 1000).toFixed(1)} s` });
+    if (notifier.enabled) statusLine.update(() => `cycle ${cycle} took ${formatDuration(end.durationMs)}; next in ${(end.sleepMs / 1000).toFixed(1)} s`);
   };
   /** performance.now() when the running work() started, or null between cycles. */
   let workStartedAt: number | null = null;

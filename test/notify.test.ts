@@ -34,13 +34,13 @@ describe("Notifier", () => {
 });
 
 describe("the daemon's notifications", () => {
-  test("READY=1 before the first cycle, STATUS after each, RELOADING/READY on SIGHUP, STOPPING=1 on stop", async () => {
+  test("READY=1 before the first cycle, STATUS after cycles, RELOADING/READY on SIGHUP, STOPPING=1 on stop", async () => {
     using listener = listenDatagrams();
     const d = startDaemon({ bin: fixture, args: ["--interval", "0.05"], env: { NOTIFY_SOCKET: listener.path } });
     await listener.waitFor(/^READY=1\nSTATUS=started$/);
-    await listener.waitFor(/^STATUS=cycle 2 took 0:00:00\.\d+; next in 0\.\d s$/);
+    await listener.waitFor(/^STATUS=cycle \d+ took 0:00:00\.\d+; next in 0\.\d s$/);
     const ready = listener.received.findIndex((m) => m.startsWith("READY=1"));
-    const firstStatus = listener.received.findIndex((m) => m.startsWith("STATUS=cycle 1 "));
+    const firstStatus = listener.received.findIndex((m) => m.startsWith("STATUS=cycle "));
     expect(ready).toBeLessThan(firstStatus);
     d.kill("SIGHUP");
     const reloading = await listener.waitFor(/^RELOADING=1\nMONOTONIC_USEC=\d+$/);
@@ -53,6 +53,21 @@ describe("the daemon's notifications", () => {
     expect(await d.exited()).toBe(0);
     // With the time the daemon's own deadline needs (--shutdown-timeout 10 s + 5 s).
     await listener.waitFor(/^STOPPING=1\nEXTEND_TIMEOUT_USEC=15000000$/);
+  });
+
+  test("STATUS at most once a second, however fast the cycles, and the last state always arrives", async () => {
+    using listener = listenDatagrams();
+    // 300 cycles back to back, then cycle 301 hangs: the last finished cycle is 300.
+    const d = startDaemon({ bin: fixture, work: "hangat:301", args: ["--interval", "0", "--log-level", "info"], env: { NOTIFY_SOCKET: listener.path } });
+    const started = performance.now();
+    await d.waitForLog("work hangs 301");
+    const last = await listener.waitFor(/^STATUS=cycle 300 took /);
+    const elapsedSec = (performance.now() - started) / 1000;
+    const statuses = listener.received.filter((m) => m.startsWith("STATUS=cycle "));
+    // One right away, then one per second at most (the last one at the end of its second).
+    expect(statuses.length).toBeLessThanOrEqual(Math.ceil(elapsedSec) + 2);
+    expect(statuses.at(-1)).toBe(last);
+    d.kill("SIGKILL");
   });
 
   test("an unreachable notify socket is one WARNING, and the daemon goes on", async () => {
