@@ -4,13 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ROOT } from "../support/binaries.ts";
 import { waitFor } from "../support/daemon-process.ts";
 import { localBaseImages, podman, podmanSkipReason } from "../support/podman.ts";
+import { tierSkipReason } from "../support/tiers.ts";
 
-const skipReason = podmanSkipReason();
-if (skipReason !== null) console.error(`!!! SKIPPED container tier (test/container/dockerfile.test.ts): ${skipReason}`);
-// .ci/run sets this: on the project's CI machines the tier must run, so a skip is a failure.
-if (skipReason !== null && process.env.REQUIRE_CONTAINER_TIER === "1") {
-  test("the container tier can run here", () => expect(skipReason).toBeNull());
-}
+// Off unless HEAVY_TESTS asks for it; REQUIRE_CONTAINER_TIER=1 (.ci/run) makes a skip a failure.
+const skipReason = tierSkipReason("container", podmanSkipReason, "test/container/dockerfile.test.ts");
 
 const IMAGE = `localhost/sd-test-app:${process.pid}`;
 const SLOW_MS = 600_000;

@@ -7,15 +7,14 @@ import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 import { droppedMetric, endpointOf, mountTmpfs, rootSkipReason } from "../support/faults.ts";
+import { tierSkipReason } from "../support/tiers.ts";
 
 let fixture: string;
 beforeAll(async () => {
   fixture = (await binaries()).fixture;
 });
 
-const skip = rootSkipReason();
-if (skip !== null) console.error(`!!! SKIPPED disk-full faults: ${skip}`);
-if (skip !== null && process.env.REQUIRE_FAULT_ROOT === "1") test("the root fault tests can run here", () => expect(skip).toBeNull());
+const skip = tierSkipReason("faults", rootSkipReason, "disk-full faults");
 
 const cyclesIn = (text: string) => [...text.matchAll(/work cycle (\d+)/g)].map((m) => Number(m[1]));
 

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFil
 import { join } from "node:path";
 import { binaries, ROOT } from "../support/binaries.ts";
 import { runToEnd, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
+import { tierSkipReason } from "../support/tiers.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -20,9 +21,7 @@ function readmeBlock(marker: string): string {
   return (match[1] as string).replace(/^ {2}/gm, "");
 }
 
-const skip = Bun.which("logrotate") === null ? "logrotate is not installed (apt install logrotate)" : null;
-if (skip !== null) console.error(`!!! SKIPPED logrotate faults: ${skip}`);
-if (skip !== null && process.env.REQUIRE_FAULT_ROOT === "1") test("logrotate is installed", () => expect(skip).toBeNull());
+const skip = tierSkipReason("faults", () => (Bun.which("logrotate") === null ? "logrotate is not installed (apt install logrotate)" : null), "logrotate faults");
 
 const cycles = (text: string) => [...text.matchAll(/work cycle (\d+)\n/g)].map((m) => Number(m[1]));
 

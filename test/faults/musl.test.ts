@@ -7,15 +7,16 @@
 // ld-linux-x86-64.so.2 that they ask for. musl answers every `libc.*` name — the `libc.so.6`
 // the FFI loader asks for first included — with itself, so no glibc is ever mapped: checked.
 //
-// Skipped, loudly, when the musl runtime (Bun fetches it from the npm registry), the musl
-// package, the host's libstdc++ or a C compiler is missing; REQUIRE_MUSL_TIER=1 makes that a
-// failure instead.
+// A heavy tier (test/support/tiers.ts): off unless HEAVY_TESTS names it; skipped, loudly, when the
+// musl runtime (Bun fetches it from the npm registry), the musl package, the host's libstdc++ or
+// a C compiler is missing; REQUIRE_MUSL_TIER=1 makes that a failure instead.
 import { describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compile } from "../support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
+import { tierEnabled, tierSkipReason } from "../support/tiers.ts";
 
 const LOADER = "/lib/ld-musl-x86_64.so.1";
 const GNU_LIB_DIRS = ["/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"];
@@ -65,18 +66,11 @@ async function prepare(): Promise<MuslTier | string> {
   return { bin, libDir };
 }
 
-const tier = await prepare();
-const skipReason = typeof tier === "string" ? tier : null;
-const required = process.env.REQUIRE_MUSL_TIER === "1";
-if (skipReason !== null) console.warn(`SKIPPED musl: ${skipReason}${required ? " (REQUIRE_MUSL_TIER=1: failing)" : ""}`);
+// Off unless HEAVY_TESTS asks for it (nothing is built then); REQUIRE_MUSL_TIER=1 (.ci/run) makes a skip a failure.
+const tier = tierEnabled("musl") ? await prepare() : "off";
+const skipReason = tierSkipReason("musl", () => (typeof tier === "string" ? tier : null), "the daemon built for musl");
 
 describe("the daemon built for musl", () => {
-  if (skipReason !== null && required) {
-    test("REQUIRE_MUSL_TIER=1: the musl tier must run here", () => {
-      throw new Error(`the musl tier cannot run here: ${skipReason}`);
-    });
-  }
-
   test.skipIf(skipReason !== null)("is an executable for musl's loader", () => {
     const { bin } = tier as MuslTier;
     const image = readFileSync(bin);

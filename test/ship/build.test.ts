@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { binaries, ROOT } from "../support/binaries.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
 import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
+import { tierSkipReason } from "../support/tiers.ts";
 import { EM_AARCH64, EM_X86_64, elfFacts } from "./elf.ts";
 
 const SLOW_MS = 600_000;
@@ -141,12 +142,8 @@ function arm64SkipReason(): string | null {
   return null;
 }
 
-const skipReason = arm64SkipReason();
-if (skipReason !== null) console.error(`!!! SKIPPED arm64: ${skipReason}`);
-// .ci/run sets this: on the project's CI machines the tier must run, so a skip is a failure.
-if (skipReason !== null && process.env.REQUIRE_ARM64_TIER === "1") {
-  test("the arm64 tier can run here", () => expect(skipReason).toBeNull());
-}
+// Off unless HEAVY_TESTS asks for it; REQUIRE_ARM64_TIER=1 (.ci/run) makes a skip a failure.
+const skipReason = tierSkipReason("arm64", arm64SkipReason, "the arm64 binary under qemu-user");
 
 describe.skipIf(skipReason !== null)("the arm64 binary under qemu-user", () => {
   const wrapper = () => (process.arch === "arm64" ? [] : [Bun.which("qemu-aarch64-static") ?? Bun.which("qemu-aarch64") ?? "qemu-aarch64-static"]);

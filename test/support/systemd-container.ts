@@ -35,7 +35,8 @@
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { describe, expect, test } from "bun:test";
+import { describe } from "bun:test";
+import { tierSkipReason } from "./tiers.ts";
 
 /** PATH inside the container (a clean one: the host's PATH means nothing there). */
 const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -59,17 +60,14 @@ export const SYSTEMD_SUITES: readonly string[] = (process.env.SYSTEMD_TIER_SUITE
 
 /**
  * Declares `describe(\`${title} (${suite})\`, () => body(suite))` once per release in
- * {@link SYSTEMD_SUITES}. When {@link systemdTierSkipReason} says the tier cannot run here, it
- * says so loudly and skips — unless `REQUIRE_SYSTEMD_TIER=1` (.ci/run sets it: on the project's
- * CI machines the tier must run), where the skip is a failing test. The body boots its container
+ * {@link SYSTEMD_SUITES}. Off unless HEAVY_TESTS asks for it, or when {@link systemdTierSkipReason}
+ * says it cannot run here, it says so loudly and skips (tiers.ts) — unless `REQUIRE_SYSTEMD_TIER=1`
+ * (.ci/run sets it), where the skip is a failing test; `alsoNeeds` names what else a file needs
+ * (e.g. dpkg-deb), or null. The body boots its container
  * with `SystemdContainer.boot({ suite })`.
  */
-export function describeEachSuite(title: string, body: (suite: string) => void): void {
-  const skipReason = systemdTierSkipReason();
-  if (skipReason !== null) {
-    console.error(`!!! SKIPPED systemd tier (${title}): ${skipReason}`);
-    if (process.env.REQUIRE_SYSTEMD_TIER === "1") test(`the systemd tier can run here (${title})`, () => expect(skipReason).toBeNull());
-  }
+export function describeEachSuite(title: string, body: (suite: string) => void, alsoNeeds: () => string | null = () => null): void {
+  const skipReason = tierSkipReason("systemd", () => systemdTierSkipReason() ?? alsoNeeds(), title);
   for (const suite of SYSTEMD_SUITES) describe.skipIf(skipReason !== null)(`${title} (${suite})`, () => body(suite));
 }
 

@@ -6,9 +6,9 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/daemon-process.ts";
 import { SystemdContainer, ensureRootfs, systemdTierSkipReason } from "../support/systemd-container.ts";
+import { tierSkipReason } from "../support/tiers.ts";
 
-const reason = systemdTierSkipReason();
-if (reason !== null) console.error(`SKIPPED systemd tier: ${reason}`);
+const reason = tierSkipReason("systemd", systemdTierSkipReason, "test/systemd/container.test.ts");
 
 // The first run builds the rootfs (~45 s), then a boot takes well under a second.
 const BOOT_MS = 300_000;
