@@ -45,14 +45,18 @@ describe("normal use", () => {
     }
   });
 
-  test("the shipped work() runs one cycle with --once and exits 0", async () => {
-    const r = await run(daemon, ["--once", "--log-dir", "$LOGDIR", "--stream"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/MSG:> Cycle 1: load [\d.]+ [\d.]+ [\d.]+, memory free \d+\/\d+ MiB, disk free on \/ \d+ MiB\n/);
-    expect(r.stdout).toContain("RunTimeLoop: 0:00:00.");
-    expect(r.stdout).toContain("Cycles: 1,");
+  // The shipped binary runs your src/work.ts: only what holds for any work() is checked here
+  // (test/work.test.ts tests the work() itself). One that throws makes --once exit 70.
+  test("the shipped binary runs one cycle of src/work.ts with --once: start-up lines, summary, Graceful Interrupt", async () => {
+    const r = await run(daemon, ["--once", "--log-dir", "$LOGDIR", "--stream", "--mode", "passive"]);
+    const failed = r.stdout.includes("] - [40]ERROR - MSG:> work() failed in cycle 1: ");
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: failed ? 70 : 0, stderr: "" });
+    expect(r.stdout).toMatch(new RegExp(`^.* - APP:\\[simple-daemon\\] - \\[20\\]INFO - MSG:> Version: ${pkg.version.replace(/[.+]/g, "\\$&")}\n`));
+    expect(r.stdout).toContain("[20]INFO - MSG:> Mode: PASSIVE\n");
+    expect(r.stdout).toContain("[20]INFO - MSG:> RunTimeLoop: ");
+    expect(r.stdout).toContain("[20]INFO - MSG:> Cycles: 1,");
     expect(r.stdout).not.toContain("SleepAfterLoop");
-    expect(r.stdout.trimEnd()).toEndWith("Graceful Interrupt...");
+    expect(r.stdout.trimEnd()).toEndWith("[20]INFO - MSG:> Graceful Interrupt...");
     expect(await Bun.file(join(r.logDir, "simple-daemon.log")).text()).toBe(r.stdout);
   });
 

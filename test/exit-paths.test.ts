@@ -25,7 +25,7 @@ function expectAllRecords(d: DaemonProcess): void {
 
 describe(`no record is lost: ${RECORDS} records, then`, () => {
   test("a clean passive stop → exit 0", async () => {
-    const d = startDaemon({ bin: fixture, work: `burst:${RECORDS}`, args: [...KEEP_ALL, "--interval", "3600"] });
+    const d = startDaemon({ bin: fixture, work: `burst:${RECORDS}`, args: [...KEEP_ALL, "--mode", "passive", "--interval", "3600"] });
     await d.waitForLog("SleepAfterLoop:");
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
@@ -34,7 +34,7 @@ describe(`no record is lost: ${RECORDS} records, then`, () => {
   });
 
   test("an aggressive stop during I/O → exit 0", async () => {
-    const d = startDaemon({ bin: fixture, work: `burst:${RECORDS},io`, args: [...KEEP_ALL, "--mode", "aggressive"] });
+    const d = startDaemon({ bin: fixture, work: `burst:${RECORDS},io`, args: [...KEEP_ALL, "--mode", "aggressive", "--interval", "3600"] });
     await d.waitForLog("work started 1");
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
@@ -43,7 +43,7 @@ describe(`no record is lost: ${RECORDS} records, then`, () => {
   });
 
   test("a second signal → exit 143", async () => {
-    const d = startDaemon({ bin: fixture, work: `burst:${RECORDS},hang`, args: [...KEEP_ALL, "--shutdown-timeout", "600"] });
+    const d = startDaemon({ bin: fixture, work: `burst:${RECORDS},hang`, args: [...KEEP_ALL, "--mode", "passive", "--shutdown-timeout", "600"] });
     await d.waitForLog("work started 1");
     d.kill("SIGTERM");
     await d.waitForLog("Received 15 signal.");
@@ -54,7 +54,7 @@ describe(`no record is lost: ${RECORDS} records, then`, () => {
   });
 
   test("the shutdown deadline → exit 1", async () => {
-    const d = startDaemon({ bin: fixture, work: `burst:${RECORDS},hang`, args: [...KEEP_ALL, "--shutdown-timeout", "0.2"] });
+    const d = startDaemon({ bin: fixture, work: `burst:${RECORDS},hang`, args: [...KEEP_ALL, "--mode", "passive", "--shutdown-timeout", "0.2"] });
     await d.waitForLog("work started 1");
     d.kill("SIGINT");
     expect(await d.exited()).toBe(1);

@@ -24,7 +24,7 @@ const get = async (url: string) => {
 };
 describe("--http-port", () => {
   test("/healthz and /readyz are 200 while running; /readyz turns 503 as soon as a stop begins", async () => {
-    const { d, url } = await withEndpoint(["--interval", "0.05"], "tick,slow:800");
+    const { d, url } = await withEndpoint(["--mode", "passive", "--interval", "0.05"], "tick,slow:800");
     await d.waitForLog("work finished 1");
     expect(await get(`${url}/healthz`)).toMatchObject({ status: 200, body: "ok\n" });
     expect(await get(`${url}/readyz`)).toMatchObject({ status: 200, body: "ready\n" });

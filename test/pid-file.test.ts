@@ -23,7 +23,7 @@ test("holds the PID while running and is gone after a clean stop", async () => {
 
 test("is removed on a forced exit too (second signal during a hung shutdown)", async () => {
   const pidFile = join(tempDir(), "daemon.pid");
-  const d = startDaemon({ bin: fixture, args: ["--interval", "0.05", "--pid-file", pidFile], work: "hang" });
+  const d = startDaemon({ bin: fixture, args: ["--mode", "passive", "--interval", "0.05", "--pid-file", pidFile], work: "hang" });
   await d.waitForLog("work started 1");
   expect(existsSync(pidFile)).toBe(true);
   d.kill("SIGTERM");

@@ -14,9 +14,9 @@ const index = (text: string, needle: string) => {
   return at;
 };
 
-describe("passive mode (default)", () => {
+describe("passive mode", () => {
   test("logs the start-up lines, lets the running work() finish, exits 0", async () => {
-    const d = startDaemon({ bin: fixture, work: "slow:1500", args: ["--interval", "300"] });
+    const d = startDaemon({ bin: fixture, work: "slow:1500", args: ["--mode", "passive", "--interval", "300"] });
     await d.waitForLog("work started 1");
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
@@ -30,7 +30,7 @@ describe("passive mode (default)", () => {
   });
 
   test("a stop during the sleep between cycles ends the sleep at once", async () => {
-    const d = startDaemon({ bin: fixture, args: ["--interval", "3600"] });
+    const d = startDaemon({ bin: fixture, args: ["--mode", "passive", "--interval", "3600"] });
     await d.waitForLog("SleepAfterLoop:");
     const sent = performance.now();
     d.kill("SIGINT");
@@ -58,7 +58,7 @@ describe("aggressive mode", () => {
   });
 
   test("the daemon's interruptible sleep inside work() rejects with DaemonExit and the loop unwinds", async () => {
-    const d = startDaemon({ bin: fixture, work: "sleep:3600000", args: ["--mode", "aggressive", "--shutdown-timeout", "600"] });
+    const d = startDaemon({ bin: fixture, work: "sleep:3600000", args: ["--mode", "aggressive", "--interval", "300", "--shutdown-timeout", "600"] });
     await d.waitForLog("work started 1");
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
@@ -81,7 +81,7 @@ describe("aggressive mode", () => {
 
 describe("shutdown edge cases", () => {
   test("a second signal during shutdown forces exit 128+n with the log flushed", async () => {
-    const d = startDaemon({ bin: fixture, work: "hang", args: ["--shutdown-timeout", "600"] });
+    const d = startDaemon({ bin: fixture, work: "hang", args: ["--mode", "passive", "--shutdown-timeout", "600"] });
     await d.waitForLog("work started 1");
     d.kill("SIGTERM");
     await d.waitForLog("Received 15 signal.");
@@ -91,7 +91,7 @@ describe("shutdown edge cases", () => {
   });
 
   test("a burst of signals starts exactly one shutdown", async () => {
-    const d = startDaemon({ bin: fixture, work: "slow:500", args: ["--interval", "300"] });
+    const d = startDaemon({ bin: fixture, work: "slow:500", args: ["--mode", "passive", "--interval", "300"] });
     await d.waitForLog("work started 1");
     for (let i = 0; i < 20; i++) process.kill(d.proc.pid, "SIGTERM");
     const code = await d.exited();
@@ -105,7 +105,7 @@ describe("shutdown edge cases", () => {
 
   for (const mode of ["passive", "aggressive"]) {
     test(`${mode}: a work() that ignores the stop is abandoned after --shutdown-timeout, exit 1`, async () => {
-      const d = startDaemon({ bin: fixture, work: "hang", args: ["--mode", mode, "--shutdown-timeout", "0.5"] });
+      const d = startDaemon({ bin: fixture, work: "hang", args: ["--mode", mode, "--interval", "300", "--shutdown-timeout", "0.5"] });
       await d.waitForLog("work started 1");
       d.kill("SIGTERM");
       expect(await d.exited()).toBe(1);

@@ -20,8 +20,9 @@ beforeAll(async () => {
   chmodSync(wrapper, 0o755);
 });
 
+/** Starts the fixture in passive mode (its status lines name the mode), whatever src/defaults.ts says. */
 function start(args: string[], work = "tick", env: Record<string, string> = {}): DaemonProcess {
-  return startDaemon({ bin: wrapper, args, work, env });
+  return startDaemon({ bin: wrapper, args: ["--mode", "passive", ...args], work, env });
 }
 
 async function stopCleanly(d: DaemonProcess): Promise<void> {
@@ -88,7 +89,7 @@ describe("SIGQUIT and SIGXCPU stop the daemon like SIGTERM", () => {
     expect(d.proc.signalCode).toBeNull();
     expect(d.log()).toContain("MSG:> Received 3 signal.\n");
     expect(lastLine(d.log())).toEndWith("MSG:> Graceful Interrupt...");
-    const hung = start(["--shutdown-timeout", "600"], "hang");
+    const hung = start(["--interval", "3600", "--shutdown-timeout", "600"], "hang");
     await hung.waitForLog("work started 1");
     hung.kill("SIGQUIT");
     await hung.waitForLog("Received 3 signal.");

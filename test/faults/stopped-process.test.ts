@@ -50,7 +50,7 @@ describe("SIGSTOP, a pause, SIGCONT", () => {
 
 describe("a passive stop while work() awaits I/O that never resolves", () => {
   test("after --shutdown-timeout: exit 1, and the line names the abandoned cycle", async () => {
-    const d = startDaemon({ bin: fixture, work: "hangat:3", args: ["--interval", "0.05", "--shutdown-timeout", "0.5"] });
+    const d = startDaemon({ bin: fixture, work: "hangat:3", args: ["--mode", "passive", "--interval", "0.05", "--shutdown-timeout", "0.5"] });
     await d.waitForLog("work hangs 3");
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(1);
@@ -62,7 +62,7 @@ describe("a passive stop while work() awaits I/O that never resolves", () => {
   });
 
   test("the fixture's hang step in cycle 1", async () => {
-    const d = startDaemon({ bin: fixture, work: "hang", args: ["--shutdown-timeout", "0.5"] });
+    const d = startDaemon({ bin: fixture, work: "hang", args: ["--mode", "passive", "--interval", "300", "--shutdown-timeout", "0.5"] });
     await d.waitForLog("work started 1");
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(1);

@@ -165,7 +165,7 @@ describe.skipIf(skipReason !== null)("the arm64 binary under qemu-user", () => {
     const emulated = await onceUntilReady(arm64, wrapper());
     expect(emulated.code).toBe(0);
     expect(emulated.log).toContain(`MSG:> Version: ${stamped}\n`);
-    expect(emulated.log).toMatch(/MSG:> Cycle 1: load /);
+    expect(emulated.log).toMatch(/MSG:> RunTimeLoop: /);
     const native = await onceUntilReady(join(dist, "simple-daemon"), []);
     const mib = (Bun.file(arm64).size / 2 ** 20).toFixed(1);
     console.error(`arm64 tier: READY=1 after ${emulated.readyMs.toFixed(0)} ms under ${process.arch === "arm64" ? "no emulation" : "qemu-user"} (host binary: ${native.readyMs.toFixed(0)} ms); arm64 binary ${mib} MiB`);
