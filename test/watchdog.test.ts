@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { watchdogPeriodUsec } from "../src/systemd/watchdog.ts";
 import { binaries } from "./support/binaries.ts";
 import { startDaemon } from "./support/daemon-process.ts";
-import { listenDatagrams } from "./support/dgram-listener.ts";
+import { listenDatagrams, waitForCycleStatus } from "./support/dgram-listener.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -39,7 +39,7 @@ describe("the daemon's watchdog pings", () => {
     const d = startDaemon({ bin: fixture, args: ["--interval", "0.05"], env: { NOTIFY_SOCKET: listener.path, WATCHDOG_USEC: "100000", WATCHDOG_PID: "1" } });
     // Ten cycles of 50 ms are twenty half periods of a 100 ms watchdog.
     await d.waitForLog("work cycle 11");
-    await listener.waitFor(/^STATUS=cycle 10 /);
+    await waitForCycleStatus(listener, 10);
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
     expect(pings(listener.received)).toBe(0);

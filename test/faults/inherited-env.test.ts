@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { linesMatching, startDaemon, tempDir } from "../support/daemon-process.ts";
-import { listenDatagrams } from "../support/dgram-listener.ts";
+import { listenDatagrams, waitForCycleStatus } from "../support/dgram-listener.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -37,7 +37,7 @@ describe("systemd's variables do not reach work()'s children", () => {
     await listener.waitFor(/^READY=1\nSTATUS=started$/);
     const log = await d.waitForLog(/child env 3: /);
     for (let seen = 0; seen < 3; seen++) await listener.waitFor(/^WATCHDOG=1$/, listener.received.lastIndexOf("WATCHDOG=1") + 1);
-    await listener.waitFor(/^STATUS=cycle 3 /);
+    await waitForCycleStatus(listener, 3);
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
     await listener.waitFor(/^STOPPING=1\n/);

@@ -1,6 +1,6 @@
 // Issue 10, fault 8: signals other than the stop and reload signals. None may end the daemon by
 // its default action (without the logs flushed): each has a defined meaning.
-import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { constants } from "node:os";
@@ -8,7 +8,6 @@ import { binaries } from "../support/binaries.ts";
 import { type DaemonProcess, lastLine, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 
 // A wait for a line gives up after 20 s (WAIT_MS): the test must outlast it to report what it saw.
-setDefaultTimeout(30_000);
 
 /** The fixture behind `env --default-signal`: every signal starts at its default disposition (a parent's SIG_IGN is inherited). */
 let wrapper: string;

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { MAX_TIMER_MS, pingIntervalMs, watchdogPeriodUsec } from "../../src/systemd/watchdog.ts";
 import { binaries } from "../support/binaries.ts";
 import { linesMatching, startDaemon } from "../support/daemon-process.ts";
-import { listenDatagrams } from "../support/dgram-listener.ts";
+import { listenDatagrams, waitForCycleStatus } from "../support/dgram-listener.ts";
 
 let fixture: string;
 beforeAll(async () => {
@@ -43,7 +43,7 @@ describe("the daemon with an out-of-range WATCHDOG_USEC", () => {
   test("99999999999999999999: one WARNING, no pings over several cycles, notifications go on", async () => {
     using listener = listenDatagrams();
     const d = startDaemon({ bin: fixture, args: ["--interval", "0.05"], env: { NOTIFY_SOCKET: listener.path, WATCHDOG_USEC: "99999999999999999999" } });
-    await listener.waitFor(/^STATUS=cycle 6 /);
+    await waitForCycleStatus(listener, 6);
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
     expect(pings(listener.received)).toBe(0);
@@ -56,7 +56,7 @@ describe("the daemon with an out-of-range WATCHDOG_USEC", () => {
     using listener = listenDatagrams();
     const d = startDaemon({ bin: fixture, args: ["--interval", "0.05"], env: { NOTIFY_SOCKET: listener.path, WATCHDOG_USEC: "10000000000000" } });
     await d.waitForLog("Watchdog: pinging every 2147483.647 s.");
-    await listener.waitFor(/^STATUS=cycle 6 /);
+    await waitForCycleStatus(listener, 6);
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
     expect(pings(listener.received)).toBe(0);

@@ -49,3 +49,16 @@ function listenAt(path: string): DatagramListener {
     [Symbol.dispose]: () => socket.close(),
   };
 }
+
+/**
+ * Waits for a `STATUS=cycle N …` notification with N ≥ `cycle` and returns it. The daemon sends
+ * STATUS at most once a second (the latest cycle's), so a given cycle number may never be sent.
+ */
+export async function waitForCycleStatus(listener: DatagramListener, cycle: number): Promise<string> {
+  let from = 0;
+  for (;;) {
+    const status = await listener.waitFor(/^STATUS=cycle \d+ /, from);
+    if (Number(/^STATUS=cycle (\d+) /.exec(status)?.[1]) >= cycle) return status;
+    from = listener.received.indexOf(status, from) + 1;
+  }
+}
