@@ -1,8 +1,9 @@
 // create-simple-daemon as a user meets it: the package is packed (`bun pm pack`), added to a
 // scratch project, and its bin is run from there. The generated project then runs its own
 // tests, builds its binary, and shows an edit of src/work.ts in that binary's log.
-import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT } from "./support/binaries.ts";
 import { runToEnd, tempDir } from "./support/daemon-process.ts";
@@ -87,8 +88,9 @@ describe("a generated project", () => {
     expect(await ok(["git", "log", "--format=%s"], dir)).toBe("Initial commit from create-simple-daemon\n");
     expect(await ok(["git", "status", "--porcelain"], dir)).toBe("");
 
-    // Its own tests (the systemd tier included, where it can run), then its binary.
-    const tests = await run([process.execPath, "test"], dir);
+    // Its own tests with every heavy tier on (HEAVY_TESTS=1: systemd, podman, … where they can
+    // run; REQUIRE_* from CI pass through) — the one full run of a generated project — then its binary.
+    const tests = await run([process.execPath, "test"], dir, { env: { HEAVY_TESTS: "1" } });
     const failures = tests.stderr.split("\n").filter((line) => line.startsWith("(fail)"));
     expect({ code: tests.code, failures }).toEqual({ code: 0, failures: [] });
     expect(tests.stderr).toMatch(/ 0 fail\n/);
@@ -200,6 +202,97 @@ describe("a generated project", () => {
     expect(ci.stdout).toContain("create-simple-daemon: no target folder given");
     expect(ci.stdout).not.toContain("Project folder");
   });
+});
+
+describe("a generated project with options and a work() of the user's own", () => {
+  /** The user's replacement for src/work.ts: logs something else, throws nothing. */
+  const USER_WORK = `import type { WorkContext } from "./work-context.ts";
+
+export async function work(ctx: WorkContext): Promise<void> {
+  ctx.log.info("Polled the queue: {waiting} jobs waiting", { waiting: ctx.cycle * 2 });
+}
+`;
+  /** What the user writes in test/work.test.ts for it, on runOnce(). */
+  const USER_WORK_TEST = `import { expect, test } from "bun:test";
+import { runOnce } from "../src/testing/run-once.ts";
+import { work } from "../src/work.ts";
+
+test("my work() polls the queue once per cycle", async () => {
+  const run = await runOnce(work);
+  expect(run.error).toBeUndefined();
+  expect(run.messages).toEqual(["Polled the queue: 2 jobs waiting"]);
+});
+`;
+  /** A plain \`bun test\` of a user: heavy tiers off, whatever the CI around this test sets. */
+  const TIERS_OFF = { HEAVY_TESTS: "", REQUIRE_SYSTEMD_TIER: "", REQUIRE_CONTAINER_TIER: "", REQUIRE_MUSL_TIER: "", REQUIRE_FAULT_ROOT: "", REQUIRE_ARM64_TIER: "" };
+  const UNPRIVILEGED = "65534";
+  const root = process.getuid?.() === 0;
+
+  /** \`bun test\` in `dir` (as nobody through setpriv when `asNobody`): exit code, fail lines, and the output. */
+  async function bunTest(dir: string, home: string, asNobody = false, args: string[] = []) {
+    const argv = [process.execPath, "test", ...args];
+    const wrapped = asNobody ? ["setpriv", `--reuid=${UNPRIVILEGED}`, `--regid=${UNPRIVILEGED}`, "--clear-groups", "--", "env", `HOME=${home}`, ...argv] : argv;
+    const r = await run(wrapped, dir, { env: TIERS_OFF });
+    const output = `${r.stdout}${r.stderr}`;
+    return { code: r.code, failures: output.split("\n").filter((line) => line.startsWith("(fail)")), output };
+  }
+
+  let parent = "";
+  let dir = "";
+  let shippedWorkTest = "";
+  beforeAll(async () => {
+    // Outside this run's scratch folder (0700): nobody must reach the project.
+    parent = mkdtempSync(join(tmpdir(), "sd-user-project-"));
+    chmodSync(parent, 0o755);
+    const created = await create(["queue-watch", "--mode", "aggressive", "--interval", "5", "--user", "nobody"], parent);
+    if (created.code !== 0) throw new Error(`create-simple-daemon exited ${created.code}:\n${created.stderr}`);
+    dir = join(parent, "queue-watch");
+    // What a user does: a work() of their own, and their test of it in place of the example's.
+    shippedWorkTest = readFileSync(join(dir, "test/work.test.ts"), "utf8");
+    writeFileSync(join(dir, "src/work.ts"), USER_WORK);
+    writeFileSync(join(dir, "test/work.test.ts"), USER_WORK_TEST);
+  }, SLOW_MS);
+  afterAll(() => {
+    if (parent !== "") rmSync(parent, { recursive: true, force: true });
+  });
+
+  test("the options are in src/defaults.ts and the unit; the shipped test/work.test.ts, the one test of the example work(), fails on the user's", async () => {
+    const defaults = readFileSync(join(dir, "src/defaults.ts"), "utf8");
+    expect(defaults).toContain('export const DEFAULT_MODE: InterruptMode = "aggressive";\n');
+    expect(defaults).toContain("export const DEFAULT_INTERVAL_SEC = 5;\n");
+    expect(readFileSync(join(dir, "templates/queue-watch.service"), "utf8")).toContain("@SYSTEM_ONLY@User=nobody\n");
+    const example = join(dir, "test/example-work.test.ts");
+    writeFileSync(example, shippedWorkTest);
+    try {
+      const shipped = await bunTest(dir, parent, false, ["test/example-work.test.ts"]);
+      expect(shipped.code).toBe(1);
+      expect([...new Set(shipped.failures.map((line) => line.replace(/ \[[\d.]+ms\]$/, "")))]).toEqual(["(fail) work() > logs one INFO line about the machine in cycle 1, and throws nothing"]);
+    } finally {
+      rmSync(example);
+    }
+  }, SLOW_MS);
+
+  test(`its whole bun test passes as ${root ? "root" : "this user"}, heavy tiers off and saying how to run them`, async () => {
+    const t0 = performance.now();
+    const tests = await bunTest(dir, parent);
+    expect({ code: tests.code, failures: tests.failures }).toEqual({ code: 0, failures: [] });
+    expect(tests.output).toMatch(/\n\s*0 fail\n/);
+    expect(tests.output).toContain("(pass) my work() polls the queue once per cycle");
+    expect(tests.output).toContain("!!! SKIPPED systemd tier: off; set HEAVY_TESTS=1 (or HEAVY_TESTS=systemd) to run it");
+    console.error(`create test: the generated project's bun test as ${root ? "root" : "this user"} took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }, 2 * SLOW_MS);
+
+  test.skipIf(!root)("its whole bun test passes as an unprivileged user too (needs root, to run it as nobody)", async () => {
+    const t0 = performance.now();
+    const home = join(parent, "home");
+    mkdirSync(home);
+    await ok(["chown", "-R", `${UNPRIVILEGED}:${UNPRIVILEGED}`, parent], parent);
+    const tests = await bunTest(dir, home, true);
+    expect({ code: tests.code, failures: tests.failures }).toEqual({ code: 0, failures: [] });
+    expect(tests.output).toMatch(/\n\s*0 fail\n/);
+    expect(tests.output).toContain("(pass) my work() polls the queue once per cycle");
+    console.error(`create test: the generated project's bun test as nobody took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }, 2 * SLOW_MS);
 });
 
 describe("bad input: one line, exit 64 or 73, nothing left behind", () => {
