@@ -1,10 +1,13 @@
 // The command line of the real binary: --once, --version, --help, environment, bad input.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { binaries } from "./support/binaries.ts";
 import { cleanEnv, runToEnd, tempDir } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let daemon: string;
 let fixture: string;

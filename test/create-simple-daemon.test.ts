@@ -1,12 +1,15 @@
 // create-simple-daemon as a user meets it: the package is packed (`bun pm pack`), added to a
 // scratch project, and its bin is run from there. The generated project then runs its own
 // tests, builds its binary, and shows an edit of src/work.ts in that binary's log.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT } from "./support/binaries.ts";
 import { runToEnd, tempDir } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 const SLOW_MS = 600_000;
 

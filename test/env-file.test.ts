@@ -1,12 +1,15 @@
 // Environment files, parsed as systemd.exec(5) describes EnvironmentFile=, and re-read on SIGHUP
 // by the real binary.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EnvFileError, parseEnvFile, readEnvFile } from "../src/env-file.ts";
 import { binaries } from "./support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
 import { unprivilegedPlace } from "./support/faults.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -1,10 +1,13 @@
 // --http-port: /healthz, /readyz and /metrics of the real binary, read over real HTTP.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { metricPrefix } from "../src/http/prometheus.ts";
 import { binaries } from "./support/binaries.ts";
 import { type DaemonProcess, runToEnd, startDaemon, tempDir, waitFor } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

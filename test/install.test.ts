@@ -1,6 +1,6 @@
 // The `unit`, `install` and `uninstall` commands of the real binary, staged under --root (the
 // systemd tier runs them against a real systemd).
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnvFile } from "../src/env-file.ts";
@@ -9,6 +9,9 @@ import { renderTimer } from "../src/install/timer-file.ts";
 import { isUnedited, quoteExecArg, renderUnit } from "../src/install/unit-file.ts";
 import { binaries, ROOT } from "./support/binaries.ts";
 import { runToEnd, tempDir } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let daemon: string;
 let fixture: string;

@@ -1,12 +1,15 @@
 // journald: the native protocol's framing, the --journal sink of the real binary against a real
 // datagram listener, and the console's <N> prefixes when stdout is the journal stream.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { fstatSync, openSync, closeSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeJournalEntry, journalFieldName } from "../src/systemd/journal.ts";
 import { binaries } from "./support/binaries.ts";
 import { cleanEnv, startDaemon, tempDir } from "./support/daemon-process.ts";
 import { listenDatagrams } from "./support/dgram-listener.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -2,12 +2,15 @@
 // the daemon serves with the manifest's own arguments, its grace period outlasts the daemon's
 // shutdown deadline, it runs as the image's non-root user, one loop at a time (Recreate), and it
 // is a valid apps/v1 Deployment by the Kubernetes OpenAPI schemas (kubernetes-models, offline).
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { binaries, ROOT } from "./support/binaries.ts";
 import { startDaemon } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 interface Container {
   args: string[];

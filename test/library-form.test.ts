@@ -1,8 +1,11 @@
 // The library form the README shows (SimpleDaemon + Timekeeper with `await using`), run as is.
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { ROOT } from "./support/binaries.ts";
 import { cleanEnv, waitFor } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 test("await using SimpleDaemon / Timekeeper: cycles at the interval, SIGTERM unwinds with cleanup", async () => {
   const proc = Bun.spawn([process.execPath, join(ROOT, "test/fixtures/library-form.ts")], { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });

@@ -1,10 +1,13 @@
 // Log records of the real binary: format, levels, rotation, syslog datagrams, stdout.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "./support/binaries.ts";
 import { startDaemon, tempDir } from "./support/daemon-process.ts";
 import { listenDatagrams } from "./support/dgram-listener.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -1,6 +1,9 @@
 // The health limit behind /healthz (pure logic; the endpoint itself is tested over HTTP).
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { LoopMetrics } from "../src/http/loop-metrics.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 test("2 intervals + --work-timeout, at least 1 s; interval 0 without a work timeout never calls a cycle hung", () => {
   const m = new LoopMetrics();

@@ -1,8 +1,11 @@
 // `--once`: one cycle, then exit — 0, or 70 when work() threw, so a scheduled job's failure is a
 // failed run (Result=exit-code) and a shell's `&&` stops. On a terminal its records are shown.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { binaries } from "./support/binaries.ts";
 import { runToEnd, tempDir } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -1,7 +1,10 @@
 // Python %-style formats compiled to LogTape formatters.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { LogRecord } from "@logtape/logtape";
 import { compilePercentFormat, LogFormatError } from "../src/logging/percent-format.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 const at = new Date(2026, 10, 24, 9, 5, 7, 42).getTime();
 const record = (over: Partial<LogRecord> = {}): LogRecord => ({

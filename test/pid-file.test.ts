@@ -1,10 +1,13 @@
 // --pid-file: written (and flock-ed, see test/faults/pid-file-lock.test.ts) at start, removed at
 // every exit, refused with 73 when it cannot be written.
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "./support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

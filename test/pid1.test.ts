@@ -1,10 +1,13 @@
 // The daemon as PID 1 of a new PID namespace (a container without an init): stop signals still
 // work, early ones are not lost, and orphans it adopts do not stay zombies.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "./support/binaries.ts";
 import { cleanEnv, tempDir, track, waitFor } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 const canUnshare = process.getuid?.() === 0 && Bun.which("unshare") !== null;
 if (!canUnshare) console.error("!!! SKIPPED test/pid1.test.ts: needs root and unshare(1) for a PID namespace");

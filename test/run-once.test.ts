@@ -1,10 +1,13 @@
 // runOnce() (src/testing/run-once.ts), the helper test/work.test.ts is written on: one cycle of a
 // work() in this process, through the daemon's settings, run loop and timekeeper. Tested with
 // work()s of its own, so it holds whatever src/work.ts does.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ExitError } from "../src/exit-codes.ts";
 import { runOnce } from "../src/testing/run-once.ts";
 import type { WorkContext } from "../src/work-context.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 describe("runOnce", () => {
   test("returns work()'s own records and messages; the log has the daemon's lines around them", async () => {

@@ -1,6 +1,9 @@
 // The fixed-rate schedule's arithmetic, with explicit monotonic times (no clock involved).
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Schedule } from "../src/schedule.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 /** Runs cycles of the given durations back to back as the loop would, returning each end. */
 function runCycles(schedule: Schedule, durations: number[], origin = 1000) {

@@ -1,7 +1,10 @@
 // Stopping the real binary with real signals, in both interrupt modes.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { binaries } from "./support/binaries.ts";
 import { lastLine, linesMatching, startDaemon } from "./support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

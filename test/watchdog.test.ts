@@ -1,10 +1,13 @@
 // The systemd watchdog: WATCHDOG=1 every half period to a real datagram listener, only for our
 // PID, and withheld once a work() outlives --work-timeout.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { watchdogPeriodUsec } from "../src/systemd/watchdog.ts";
 import { binaries } from "./support/binaries.ts";
 import { startDaemon } from "./support/daemon-process.ts";
 import { listenDatagrams, waitForCycleStatus } from "./support/dgram-listener.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

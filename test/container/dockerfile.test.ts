@@ -1,10 +1,13 @@
 // The real Dockerfile, built with podman against locally made base images (no registry here),
 // run as a container whose PID 1 is the daemon, and stopped the way an orchestrator stops it.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ROOT } from "../support/binaries.ts";
 import { waitFor } from "../support/daemon-process.ts";
 import { localBaseImages, podman, podmanSkipReason } from "../support/podman.ts";
 import { tierSkipReason } from "../support/tiers.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 // Off unless HEAVY_TESTS asks for it; REQUIRE_CONTAINER_TIER=1 (.ci/run) makes a skip a failure.
 const skipReason = tierSkipReason("container", podmanSkipReason, "test/container/dockerfile.test.ts");

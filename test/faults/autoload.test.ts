@@ -2,11 +2,14 @@
 // executables autoload `.env*` files and `bunfig.toml` (whose `preload` runs any code) from the
 // current directory unless built with --no-compile-autoload-*; src/build.ts holds those flags, and
 // package.json's build script, the Dockerfile and the tests' own build all go through it.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries, buildFlags, ROOT } from "../support/binaries.ts";
 import { runToEnd, tempDir } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let daemon: string;
 beforeAll(async () => {

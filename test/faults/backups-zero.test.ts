@@ -1,9 +1,12 @@
 // Fault: `--log-backups 0` with a rotation size. Python's RotatingFileHandler never rotates when
 // backupCount is 0; the live log must never be deleted or truncated under a reader.
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, statSync } from "node:fs";
 import { binaries } from "../support/binaries.ts";
 import { startDaemon } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -1,13 +1,16 @@
 // Fault: the log folder's file system is full (a real 256 KiB tmpfs), or the file is over the
 // process's file-size limit (EFBIG). The loop must go on, the file sink must drop what it cannot
 // write and count it (stderr, the log, /metrics), and writing must resume when there is room.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 import { droppedMetric, endpointOf, mountTmpfs, rootSkipReason } from "../support/faults.ts";
 import { tierSkipReason } from "../support/tiers.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

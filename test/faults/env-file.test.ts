@@ -1,11 +1,14 @@
 // Issue 10, case 13: an --env-file that is a FIFO, a device or over 1 MiB is refused with one
 // line (exit 78 at start-up; one ERROR and the old settings on a SIGHUP reload) instead of
 // hanging on the open or reading forever. A symbolic link to a regular file stays fine.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { cleanEnv, startDaemon, tempDir, track } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -1,12 +1,15 @@
 // Fault: hostile text in a message (NUL, CR, LF, ESC, DEL, U+2028) must not make a second record
 // in any line-based sink: the file, stdout, stdout as the journal's stream (`<N>` prefixes,
 // where journald also splits at NUL), syslog datagrams, and journald's native fields.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { startDaemon, tempDir } from "../support/daemon-process.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

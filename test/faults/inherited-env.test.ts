@@ -2,12 +2,15 @@
 // reads them once and removes them (sd_notify(3)'s unset_environment), so neither work() nor a
 // process it starts (Bun.spawn, Bun.spawnSync, node:child_process) can notify or ping for it;
 // the daemon itself still does both.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { linesMatching, startDaemon, tempDir } from "../support/daemon-process.ts";
 import { listenDatagrams, waitForCycleStatus } from "../support/dgram-listener.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

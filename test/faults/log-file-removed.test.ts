@@ -2,12 +2,15 @@
 // and rotates — and work() has a file of its own open (descriptor numbers are reused). The sink
 // must only ever close its own descriptor, keep writing when a rotation fails, and make the file
 // again at the next rotation or SIGHUP.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { UNPRIVILEGED_UID, unprivilegedPlace } from "../support/faults.ts";
 import { type DaemonProcess, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -2,11 +2,14 @@
 // knows (__proto__, constructor, toString) or a width/precision over the cap is refused with one
 // line — 64 for the flag, 78 for a variable or the env file — instead of silently dropping every
 // record or padding each one to a gigabyte.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { runToEnd, tempDir } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -1,12 +1,15 @@
 // Fault: an external log rotator. The README's logrotate recipe, run by the real logrotate while
 // the daemon logs as fast as it can, loses and doubles no line; copytruncate's emptying of the
 // file under the daemon leaves no hole and does not upset the built-in rotation sizes.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries, ROOT } from "../support/binaries.ts";
 import { runToEnd, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 import { tierSkipReason } from "../support/tiers.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

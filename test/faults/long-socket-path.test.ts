@@ -1,10 +1,13 @@
 // Fault: a socket path longer than sun_path (108 bytes) for --syslog-socket / --journal-socket /
 // $NOTIFY_SOCKET. One WARNING, no stack trace, and no descriptor leaked per SIGHUP reload.
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { startDaemon, tempDir } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -10,13 +10,16 @@
 // A heavy tier (test/support/tiers.ts): off unless HEAVY_TESTS names it; skipped, loudly, when the
 // musl runtime (Bun fetches it from the npm registry), the musl package, the host's libstdc++ or
 // a C compiler is missing; REQUIRE_MUSL_TIER=1 makes that a failure instead.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compile } from "../support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
 import { tierEnabled, tierSkipReason } from "../support/tiers.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 const LOADER = "/lib/ld-musl-x86_64.so.1";
 const GNU_LIB_DIRS = ["/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"];

@@ -2,10 +2,13 @@
 // fraction only where decimals make sense, no sign, 0x, exponent, Infinity or inner spaces), an
 // error line that states the real range, and odd flags that are a usage error — never a crash
 // inside the argument parser.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { binaries } from "../support/binaries.ts";
 import { runToEnd, tempDir } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

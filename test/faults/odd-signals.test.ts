@@ -1,11 +1,14 @@
 // Issue 10, fault 8: signals other than the stop and reload signals. None may end the daemon by
 // its default action (without the logs flushed): each has a defined meaning.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { constants } from "node:os";
 import { binaries } from "../support/binaries.ts";
 import { type DaemonProcess, lastLine, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 // A wait for a line gives up after 20 s (WAIT_MS): the test must outlast it to report what it saw.
 

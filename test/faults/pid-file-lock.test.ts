@@ -1,11 +1,14 @@
 // Issue 10, case 14: --pid-file is locked as BSD pidfile(3) does it. A second instance with the
 // same file refuses (exit 75, naming the first's PID) and leaves the file alone; a file left by
 // a dead process is taken over; a symbolic link at the path is refused (73).
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

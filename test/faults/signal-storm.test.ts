@@ -2,9 +2,12 @@
 // arrive and whenever they land — during the shutdown, the forced exit, or the final flush
 // after the daemon removed its handlers — the process ends by exit(), never by a signal's
 // default action, and loses no record.
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { binaries } from "../support/binaries.ts";
 import { type DaemonProcess, lastLine, startDaemon } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -1,13 +1,16 @@
 // Fault: an output nobody reads. stdout into a full pipe (a FIFO whose reader never reads), a
 // syslog or journald socket whose reader has stopped reading. Logging must never stop the loop:
 // cycles go on, SIGTERM still stops it in time, what cannot be delivered is bounded and counted.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { startDaemon, tempDir, track, waitFor } from "../support/daemon-process.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
 import { droppedMetric, endpointOf } from "../support/faults.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 beforeAll(async () => {

@@ -1,9 +1,12 @@
 // Issue 10, fault 9: a process that is stopped (SIGSTOP … SIGCONT), and a stop request whose
 // work() never settles. A cycle delayed by a stop is not blamed as an overrun; an abandoned
 // work() is named by its cycle.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { binaries } from "../support/binaries.ts";
 import { lastLine, startDaemon } from "../support/daemon-process.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 // A wait for a line gives up after 20 s (WAIT_MS): the test must outlast it to report what it saw.
 

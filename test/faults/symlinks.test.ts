@@ -1,12 +1,15 @@
 // Fault: someone plants a symbolic link or a file of their own where the daemon will write its
 // log, in a folder anyone may write to (the /tmp default). The daemon must never write through
 // the link or into the other user's file — even where the kernel's fs.protected_symlinks is off.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { runToEnd, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 import { rootSkipReason, UNPRIVILEGED_UID } from "../support/faults.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 let fixture: string;
 const SYSCTL = "/proc/sys/fs/protected_symlinks";

@@ -4,7 +4,7 @@
 // sha256sum(1) checks, embeds the source map (stack traces name src/…ts lines), and refuses bad
 // input with one line. The arm64 binary then runs for real under qemu-user and reports READY=1 on
 // a real notify socket.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { binaries, ROOT } from "../support/binaries.ts";
@@ -12,6 +12,9 @@ import { listenDatagrams } from "../support/dgram-listener.ts";
 import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
 import { tierSkipReason } from "../support/tiers.ts";
 import { EM_AARCH64, EM_X86_64, elfFacts } from "./elf.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 const SLOW_MS = 600_000;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;

@@ -1,7 +1,7 @@
 // `bun run package` (src/package-deb.ts): the .deb as dpkg-deb itself reads it — name, version
 // and architecture, the conffile, the file list with owners and modes, the unit equal to what
 // `install` writes, maintainer scripts that parse — and one line plus a sysexits code for bad input.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DAEMON_NAME } from "../../src/defaults.ts";
@@ -10,6 +10,9 @@ import { debianVersion } from "../../src/package-deb.ts";
 import { ROOT } from "../support/binaries.ts";
 import { builtDeb } from "../support/deb-package.ts";
 import { scratchDir } from "../support/scratch.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 const skipReason = Bun.which("dpkg-deb") === null ? "dpkg-deb is not on PATH (apt-get install dpkg)" : null;
 if (skipReason !== null) console.error(`!!! SKIPPED test/ship/deb.test.ts: ${skipReason}`);

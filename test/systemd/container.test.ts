@@ -1,12 +1,15 @@
 // Smoke test of the systemd tier's harness (test/support/systemd-container.ts): a real systemd
 // boots as PID 1 of an nspawn container, runs a transient unit, journals its output, and every
 // boot starts from the clean cached rootfs.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/daemon-process.ts";
 import { SystemdContainer, ensureRootfs, systemdTierSkipReason } from "../support/systemd-container.ts";
 import { tierSkipReason } from "../support/tiers.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 const reason = tierSkipReason("systemd", systemdTierSkipReason, "test/systemd/container.test.ts");
 

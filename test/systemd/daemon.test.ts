@@ -1,9 +1,12 @@
 // The daemon under a real systemd (PID 1 of an nspawn container): installed with its own
 // `install` command, then started, reloaded, stopped, watchdog-killed and restarted by systemd.
 // Each check reads systemd's own view (systemctl show, the journal), never the daemon's word.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { binaries } from "../support/binaries.ts";
 import { SystemdContainer, describeEachSuite } from "../support/systemd-container.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 
 type Entry = Record<string, unknown>;

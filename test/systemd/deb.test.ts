@@ -2,11 +2,14 @@
 // enables and starts the service (it logs to the journal and its file); installing it again
 // restarts it; dpkg -r stops it and keeps the edited settings (a reinstall brings it back as it
 // was); dpkg --purge stops it and leaves nothing of it.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { DAEMON_NAME } from "../../src/defaults.ts";
 import { upperSnake } from "../../src/options.ts";
 import { builtDeb } from "../support/deb-package.ts";
 import { SystemdContainer, describeEachSuite } from "../support/systemd-container.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 const needsDpkgDeb = () => (Bun.which("dpkg-deb") === null ? "dpkg-deb is not on PATH" : null);
 

@@ -3,10 +3,13 @@
 // ExecReload=) and waits for the daemon's RELOADING=1 … READY=1; on bookworm's 252 the unit is
 // Type=notify with ExecReload=/bin/kill -HUP. systemd's debug log is on around the reload, so the
 // journal shows each notification it received and each state it went through.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { DAEMON_NAME } from "../../src/defaults.ts";
 import { binaries } from "../support/binaries.ts";
 import { SystemdContainer, describeEachSuite } from "../support/systemd-container.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 
 type Entry = Record<string, unknown>;

@@ -2,9 +2,12 @@
 // one cycle (--once) and a `.timer` that starts it. The timer is listed and fires on its own; a
 // run's records reach the journal; a failing run (exit 70) is marked failed and not restarted;
 // `uninstall` takes the timer away too.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { binaries } from "../support/binaries.ts";
 import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 
 type Entry = Record<string, unknown>;

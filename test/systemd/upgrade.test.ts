@@ -2,11 +2,14 @@
 // `install --now` over it. The installed binary is replaced by rename (never opened for writing:
 // no "Text file busy"), the unit restarts onto the new build, and not one record of the old
 // process is lost across the restart. A third install of the same build changes nothing.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { compile } from "../support/binaries.ts";
 import { scratchDir } from "../support/scratch.ts";
 import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
+
+// Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
+setDefaultTimeout(60_000);
 
 
 type Entry = Record<string, unknown>;
