@@ -118,6 +118,7 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     }
   }) as Sink & Disposable;
   sink[Symbol.dispose] = () => {
+    drops.closing();
     clearTimeout(retry);
     // At exit the loop is over: what waits gets up to EXIT_WAIT_MS for a slow reader, then it is
     // dropped, counted — never an unbounded wait on a reader that is gone.

@@ -53,6 +53,8 @@ export class DropCounter {
   /** Records dropped since the sink started failing; null while it works. */
   #streak: number | null = null;
   #reason = "";
+  /** The sink is being closed: nothing more goes to the listener, whose records would land after the last line. */
+  #closing = false;
 
   constructor(sink: SinkName, what: string, listener: DropListener = {}) {
     this.#sink = sink;
@@ -74,7 +76,7 @@ export class DropCounter {
       const reason = errnoReason(error);
       this.#reason = reason;
       reportOnStderr(`${this.#what}: cannot write (${reason}); dropping records until it can`);
-      queueMicrotask(() => this.#listener.failing?.(error, reason));
+      if (!this.#closing) queueMicrotask(() => this.#listener.failing?.(error, reason));
     }
     this.#streak += count;
   }
@@ -86,7 +88,12 @@ export class DropCounter {
     this.#streak = null;
     const reason = this.#reason;
     reportOnStderr(`${this.#what}: writing again; ${count} record(s) dropped meanwhile (${reason})`);
-    queueMicrotask(() => this.#listener.recovered?.(count, reason));
+    if (!this.#closing) queueMicrotask(() => this.#listener.recovered?.(count, reason));
+  }
+
+  /** The sink starts closing (its last flush): from here on only stderr is told. */
+  closing(): void {
+    this.#closing = true;
   }
 
   /** At exit: tells on stderr how many records of a streak still failing were lost. */

@@ -277,6 +277,7 @@ export function getReopenableRotatingFileSink(options: RotatingFileSinkOptions):
     reopenAt(false);
   };
   sink[Symbol.dispose] = () => {
+    drops.closing();
     write();
     current.fd.close();
     drops.close();

@@ -147,6 +147,7 @@ export function getStdoutSink(formatter: TextFormatter, options: StdoutSinkOptio
     }
   };
   sink[Symbol.dispose] = () => {
+    drops.closing();
     sink.flush();
     drops.close();
   };
