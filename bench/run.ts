@@ -130,7 +130,12 @@ for (const [label, work, args] of [
   }
   const o = median(ours);
   const p = median(python);
-  report("records/s into the rotating file (median of 5)", `${Math.round(o).toLocaleString("en")} /s vs Python ${Math.round(p).toLocaleString("en")} /s = ${(o / p).toFixed(1)}×`, "≥ 10× Python", o / p >= 10);
+  report(
+    "records/s into the rotating file (median of 5)",
+    `${Math.round(o).toLocaleString("en")} /s vs Python ${Math.round(p).toLocaleString("en")} /s = ${(o / p).toFixed(1)}×`,
+    "≥ 10× Python",
+    o / p >= 10,
+  );
 }
 
 const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length), (["what", "measured", "target", ""][i] ?? "").length));

@@ -3,19 +3,20 @@
  * are parsed and validated by `options.ts`/`config.ts` (citty has no numbers, no environment,
  * and ignores unknown flags). A user mistake prints one line and exits with a sysexits code.
  */
-import { getLogger } from "@logtape/logtape";
+
 import { stripVTControlCharacters } from "node:util";
+import { getLogger } from "@logtape/logtape";
 import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
+import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
 import { releaseEarlySignals } from "./early-signals.ts";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
+import { startHealthServer } from "./http/health-server.ts";
+import { LoopMetrics } from "./http/loop-metrics.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
-import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
 import { DAEMON_VERSION } from "./meta.ts";
 import { envName, OPTION_SPECS, type OptionName, refuseCittyBreakers } from "./options.ts";
 import { writePidFile } from "./pid-file.ts";
-import { startHealthServer } from "./http/health-server.ts";
-import { LoopMetrics } from "./http/loop-metrics.ts";
 import { runLoop } from "./run-loop.ts";
 import { SettingsLoader } from "./settings.ts";
 import type { Work } from "./work-context.ts";
@@ -125,4 +126,3 @@ export async function runCli(work: Work, argv = process.argv.slice(2)): Promise<
     await crash("Internal error", error);
   }
 }
-

@@ -3,16 +3,17 @@
  * with. A bad value throws ExitError naming where it came from, the value and what is
  * accepted: exit 64 for a flag (usage), 78 for an environment variable (configuration).
  */
-import type { LogLevel } from "@logtape/logtape";
+
 import { join } from "node:path";
+import type { LogLevel } from "@logtape/logtape";
 import type { InterruptMode } from "./daemon.ts";
 import { DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
 import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
 import type { LoggingOptions } from "./logging/configure.ts";
 import { parseLogLevel } from "./logging/levels.ts";
 import { compilePercentFormat, DEFAULT_LOG_FORMAT, LogFormatError } from "./logging/percent-format.ts";
-import { JOURNAL_SOCKET } from "./systemd/journal.ts";
 import { acceptedValues, numberRule, type OptionName, type OptionSources, parseNumber, type RawOptions } from "./options.ts";
+import { JOURNAL_SOCKET } from "./systemd/journal.ts";
 
 /** Everything the daemon runs with, validated. */
 export interface DaemonConfig {
@@ -112,10 +113,7 @@ export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults:
     onError: choice("on-error", ["continue", "exit"] as const, "continue"),
     once: flag("once"),
     pidFile: path("pid-file"),
-    http:
-      raw["http-port"] === undefined
-        ? null
-        : { port: number("http-port", 0), host: path("http-host") ?? "127.0.0.1" },
+    http: raw["http-port"] === undefined ? null : { port: number("http-port", 0), host: path("http-host") ?? "127.0.0.1" },
     envFile: path("env-file"),
     logging,
   };

@@ -25,7 +25,7 @@ const EX_CANTCREAT = 73;
 /** This package's root: the template is the package itself. */
 const TEMPLATE_ROOT = resolve(import.meta.dir, "..");
 /** What a generated project is made of (package.json `files` lists the same, plus this tool). */
-const TEMPLATE_ENTRIES = ["src", "test", "templates", "bench", "bunfig.toml", "tsconfig.json", "Dockerfile", ".dockerignore", "README.md", "package.json"];
+const TEMPLATE_ENTRIES = ["src", "test", "templates", "bench", "bunfig.toml", "biome.json", "tsconfig.json", "Dockerfile", ".dockerignore", "README.md", "package.json"];
 /**
  * Files only this repository needs: the scaffolder, its test, and two that are written under
  * their real names: the gitignore (npm packs no .gitignore) and the lockfile (no package manager
@@ -335,13 +335,20 @@ function run(argv: string[], cwd: string, env?: Record<string, string | undefine
 
 /** `git init` and a first commit, unless the folder is already inside a work tree or git is missing. */
 function initGit(target: string): void {
-  if (Bun.which("git") === null) return console.log("git not found: skipped git init");
+  if (Bun.which("git") === null) {
+    console.log("git not found: skipped git init");
+    return;
+  }
   const inside = Bun.spawnSync(["git", "rev-parse", "--is-inside-work-tree"], { cwd: target, stdout: "pipe", stderr: "ignore" });
-  if (inside.exitCode === 0) return console.log("already inside a git work tree: skipped git init");
+  if (inside.exitCode === 0) {
+    console.log("already inside a git work tree: skipped git init");
+    return;
+  }
   const configured = Bun.spawnSync(["git", "config", "user.email"], { cwd: target, stdout: "pipe", stderr: "ignore" }).stdout.toString().trim() !== "";
   // Without an identity git refuses to commit; this one says who made the commit.
   const identity = configured ? {} : { GIT_AUTHOR_NAME: TOOL, GIT_AUTHOR_EMAIL: `${TOOL}@localhost`, GIT_COMMITTER_NAME: TOOL, GIT_COMMITTER_EMAIL: `${TOOL}@localhost` };
-  const ok = run(["git", "init", "--quiet"], target) === 0 && run(["git", "add", "--all"], target) === 0 && run(["git", "commit", "--quiet", "-m", `Initial commit from ${TOOL}`], target, identity) === 0;
+  const ok =
+    run(["git", "init", "--quiet"], target) === 0 && run(["git", "add", "--all"], target) === 0 && run(["git", "commit", "--quiet", "-m", `Initial commit from ${TOOL}`], target, identity) === 0;
   if (!ok) console.log("git init or the first commit failed; the project itself is complete");
 }
 
@@ -364,10 +371,14 @@ function nextSteps(target: string, a: Answers, installed: boolean): string {
 
 async function main(argv: string[]): Promise<number> {
   const { flags, dir } = parseCommandLine(argv);
-  if (flags.help) return (console.log(USAGE), 0);
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
   if (flags.version) {
     const pkg = JSON.parse(readFileSync(join(TEMPLATE_ROOT, "package.json"), "utf8")) as { version: string };
-    return (console.log(pkg.version), 0);
+    console.log(pkg.version);
+    return 0;
   }
   const answers = await collectAnswers(flags, dir);
   const target = createProject(answers, flags.force === true);

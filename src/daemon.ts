@@ -17,7 +17,7 @@ import { noteContinued } from "./pause-count.ts";
 import { HANDLED_SIGNALS, type HandledSignal, IGNORED_BECAUSE, isIgnoredSignal, isStopSignal } from "./signal-table.ts";
 import { interruptibleSleep } from "./sleep.ts";
 
-export { DaemonExit, ShutdownRequest, isShutdownError } from "./daemon-exit.ts";
+export { DaemonExit, isShutdownError, ShutdownRequest } from "./daemon-exit.ts";
 
 export type { HandledSignal } from "./signal-table.ts";
 
@@ -171,9 +171,18 @@ export class SimpleDaemon implements AsyncDisposable {
   }
 
   #onSignal(name: HandledSignal, signalNumber: number): void {
-    if (isStopSignal(name)) return this.#onStopSignal(name, signalNumber);
-    if (name === "SIGHUP") return this.#reload();
-    if (!isIgnoredSignal(name)) return this.#logStatus();
+    if (isStopSignal(name)) {
+      this.#onStopSignal(name, signalNumber);
+      return;
+    }
+    if (name === "SIGHUP") {
+      this.#reload();
+      return;
+    }
+    if (!isIgnoredSignal(name)) {
+      this.#logStatus();
+      return;
+    }
     this.log.warning("Received {signalNumber} signal ({signalName}): ignored, {reason}.", {
       signalNumber,
       signalName: name,
@@ -184,9 +193,7 @@ export class SimpleDaemon implements AsyncDisposable {
   /** The SIGUSR1/SIGUSR2 line: what the loop does, the mode, and whether a stop is under way. */
   #logStatus(): void {
     const loop = this.#options.status?.() ?? "running";
-    const stopping = this.interrupted
-      ? `; stopping since signal ${this.receivedSignal} ${((performance.now() - this.#requestedAt) / 1000).toFixed(2)} s ago`
-      : "";
+    const stopping = this.interrupted ? `; stopping since signal ${this.receivedSignal} ${((performance.now() - this.#requestedAt) / 1000).toFixed(2)} s ago` : "";
     this.log.info(`Status: {loop}, mode {mode}${stopping}`, { loop, mode: this.mode.toUpperCase() });
   }
 
@@ -195,7 +202,8 @@ export class SimpleDaemon implements AsyncDisposable {
       if (name === "SIGXCPU") {
         this.log.warning("Received {signalNumber} signal: the soft CPU time limit (RLIMIT_CPU) is used up; stopping before the hard limit kills the process.", { signalNumber });
       }
-      return this.requestShutdown(signalNumber);
+      this.requestShutdown(signalNumber);
+      return;
     }
     const status = 128 + signalNumber;
     this.log.warning("Received {signalNumber} signal again during shutdown: forcing exit with status {status}.", {

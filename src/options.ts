@@ -42,15 +42,39 @@ const SECONDS = { what: "a number of seconds", min: 0, max: MAX_SECONDS, integer
 export const OPTION_SPECS = {
   name: { kind: "string", description: "Application name: logger name, log file name, syslog ident", defaultText: "DAEMON_NAME in src/defaults.ts", accepts: "letters, digits, '.', '_', '-', '@'" },
   mode: { kind: "string", description: "How a stop reaches the loop", defaultText: DEFAULT_MODE, valueHint: "passive|aggressive", accepts: "passive or aggressive" },
-  interval: { kind: "string", description: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)", defaultText: String(DEFAULT_INTERVAL_SEC), valueHint: "seconds", number: SECONDS },
-  "shutdown-timeout": { kind: "string", description: "Seconds a work() may run after a stop request before it is abandoned (exit 1)", defaultText: "10", valueHint: "seconds", number: { ...SECONDS, aboveMin: true } },
-  "work-timeout": { kind: "string", description: "Seconds one work() may run before the loop counts as hung: a WARNING, and no more systemd watchdog pings", defaultText: "none", valueHint: "seconds", number: { ...SECONDS, aboveMin: true } },
+  interval: {
+    kind: "string",
+    description: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)",
+    defaultText: String(DEFAULT_INTERVAL_SEC),
+    valueHint: "seconds",
+    number: SECONDS,
+  },
+  "shutdown-timeout": {
+    kind: "string",
+    description: "Seconds a work() may run after a stop request before it is abandoned (exit 1)",
+    defaultText: "10",
+    valueHint: "seconds",
+    number: { ...SECONDS, aboveMin: true },
+  },
+  "work-timeout": {
+    kind: "string",
+    description: "Seconds one work() may run before the loop counts as hung: a WARNING, and no more systemd watchdog pings",
+    defaultText: "none",
+    valueHint: "seconds",
+    number: { ...SECONDS, aboveMin: true },
+  },
   "on-error": { kind: "string", description: "When work() throws: go on at the next tick, or exit 70", defaultText: "continue", valueHint: "continue|exit", accepts: "continue or exit" },
   once: { kind: "boolean", description: "Run one cycle, then exit: 0, or 70 when work() threw (on a terminal the records are shown too)" },
   "log-dir": { kind: "string", description: "Folder of the log file", defaultText: "$LOGS_DIRECTORY, else /tmp", valueHint: "dir", accepts: "a folder path" },
   "log-file": { kind: "string", description: "Log file name", defaultText: "<name>.log", valueHint: "file", accepts: "a file name without '/'" },
   "no-log-file": { kind: "boolean", description: "Write no log file" },
-  "log-max-bytes": { kind: "string", description: "Rotate the log file at this size (0 = never)", defaultText: "1048576", valueHint: "bytes", number: { what: "a whole number of bytes", min: 0, max: Number.MAX_SAFE_INTEGER, integer: true } },
+  "log-max-bytes": {
+    kind: "string",
+    description: "Rotate the log file at this size (0 = never)",
+    defaultText: "1048576",
+    valueHint: "bytes",
+    number: { what: "a whole number of bytes", min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+  },
   "log-backups": { kind: "string", description: "Rotated log files kept", defaultText: "2", valueHint: "count", number: { what: "a whole number", min: 0, max: 1000, integer: true } },
   "log-level": { kind: "string", description: "Lowest level logged", defaultText: "10", valueHint: "level", accepts: "debug|info|warning|error|critical|off or 10|20|30|40|50|0" },
   "log-format": { kind: "string", description: "Python %-style record format", defaultText: JSON.stringify(DEFAULT_LOG_FORMAT), valueHint: "format", accepts: "a %(field)s format" },
@@ -59,10 +83,28 @@ export const OPTION_SPECS = {
   "syslog-socket": { kind: "string", description: "Syslog socket path", defaultText: "/dev/log", valueHint: "path", accepts: "a socket path" },
   journal: { kind: "boolean", description: "Also send records to journald natively, with their properties as fields" },
   "journal-socket": { kind: "string", description: "journald's native socket path", defaultText: "/run/systemd/journal/socket", valueHint: "path", accepts: "a socket path" },
-  "env-file": { kind: "string", description: "KEY=value file of settings, read at start and again on SIGHUP (a missing file is empty)", defaultText: "none", valueHint: "path", accepts: "a file path" },
-  "http-port": { kind: "string", description: "Serve /healthz, /readyz and /metrics on this TCP port (0 = any free port)", defaultText: "off", valueHint: "port", number: { what: "a port number", min: 0, max: 65535, integer: true } },
+  "env-file": {
+    kind: "string",
+    description: "KEY=value file of settings, read at start and again on SIGHUP (a missing file is empty)",
+    defaultText: "none",
+    valueHint: "path",
+    accepts: "a file path",
+  },
+  "http-port": {
+    kind: "string",
+    description: "Serve /healthz, /readyz and /metrics on this TCP port (0 = any free port)",
+    defaultText: "off",
+    valueHint: "port",
+    number: { what: "a port number", min: 0, max: 65535, integer: true },
+  },
   "http-host": { kind: "string", description: "Address the HTTP endpoint listens on", defaultText: "127.0.0.1", valueHint: "address", accepts: "an IP address or host name" },
-  "pid-file": { kind: "string", description: "Write the PID here and hold a lock on it (a second instance refuses, exit 75); removed at exit", defaultText: "none", valueHint: "path", accepts: "a file path" },
+  "pid-file": {
+    kind: "string",
+    description: "Write the PID here and hold a lock on it (a second instance refuses, exit 75); removed at exit",
+    defaultText: "none",
+    valueHint: "path",
+    accepts: "a file path",
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTION_SPECS;
@@ -202,4 +244,3 @@ export function readEnv(prefix: string, env: Record<string, string | undefined>,
   }
   return { values, sources };
 }
-

@@ -14,13 +14,13 @@
  * the binary's ELF header. `--binary dist/<name>-linux-arm64` packages a cross-built binary: the
  * host's `dist/<name>` (same source) then renders the unit and says the version.
  */
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
 import { EX_CANTCREAT, EX_UNAVAILABLE, EX_USAGE, ExitError } from "./exit-codes.ts";
-import { OPTION_SPECS, type OptionName, envName, upperSnake } from "./options.ts";
+import { envName, OPTION_SPECS, type OptionName, upperSnake } from "./options.ts";
 
 /** sysexits(3): an input file did not exist or was not readable. */
 const EX_NOINPUT = 66;
@@ -61,8 +61,12 @@ export function debianArch(path: string): "amd64" | "arm64" {
  * `0.1.0+g1a2b3c4-dirty` → `0.1.0+g1a2b3c4~dirty`. Anything else that is not a Debian version is refused.
  */
 export function debianVersion(version: string): string {
-  const debian = version.trim().replace(/^v(?=\d)/, "").replaceAll("-", "~");
-  if (!/^[0-9][A-Za-z0-9.+~]*$/.test(debian)) throw new ExitError(`the binary's version ${JSON.stringify(version.trim())} cannot be a Debian version (digits first, then letters, digits, '.', '+', '~')`, EX_DATAERR);
+  const debian = version
+    .trim()
+    .replace(/^v(?=\d)/, "")
+    .replaceAll("-", "~");
+  if (!/^[0-9][A-Za-z0-9.+~]*$/.test(debian))
+    throw new ExitError(`the binary's version ${JSON.stringify(version.trim())} cannot be a Debian version (digits first, then letters, digits, '.', '+', '~')`, EX_DATAERR);
   return debian;
 }
 
@@ -195,7 +199,9 @@ export function buildDeb(options: { binary: string; outDir: string; name?: strin
     );
     writeFileSync(join(control, "conffiles"), `/etc/default/${name}\n`);
     for (const script of SCRIPTS) {
-      const text = readFileSync(join(PROJECT_ROOT, "templates/deb", script), "utf8").replaceAll("@NAME@", name).replaceAll("@VERSION@", version);
+      const text = readFileSync(join(PROJECT_ROOT, "templates/deb", script), "utf8")
+        .replaceAll("@NAME@", name)
+        .replaceAll("@VERSION@", version);
       writeFileSync(join(control, script), text, { mode: 0o755 });
       chmodSync(join(control, script), 0o755);
     }

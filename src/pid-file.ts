@@ -6,7 +6,7 @@
  * while a file left by a dead process (the kernel drops a lock with its last descriptor) is
  * taken over.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, fsyncSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { errnoReason } from "./errno-reason.ts";
 import { EX_CANTCREAT, EX_TEMPFAIL, ExitError } from "./exit-codes.ts";
 import { lastErrno, libc } from "./unix/libc.ts";

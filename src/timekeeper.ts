@@ -83,7 +83,11 @@ function logDelay(log: Logger, cycle: number, intervalSec: number, end: CycleEnd
   if (delay === undefined) return;
   const next = `${end.sleepMs > 0 ? "next cycle on schedule" : "next cycle starts now"}, ${end.skippedTicks} tick(s) skipped`;
   if (delay.kind === "stopped") {
-    log.warning("Cycle {cycle} ran past the {intervalSec} s interval because the process was stopped while it ran (SIGSTOP … SIGCONT); not counted as an overrun; {next}.", { cycle, intervalSec, next });
+    log.warning("Cycle {cycle} ran past the {intervalSec} s interval because the process was stopped while it ran (SIGSTOP … SIGCONT); not counted as an overrun; {next}.", {
+      cycle,
+      intervalSec,
+      next,
+    });
     return;
   }
   const cause = delay.paused ? "the process was stopped (SIGSTOP … SIGCONT)" : "the process was stopped, the machine suspended, or the event loop busy";

@@ -32,7 +32,29 @@ describe("normal use", () => {
   test("--help lists every option with its environment variable", async () => {
     const r = await run(daemon, ["--help"]);
     expect(r.code).toBe(0);
-    for (const flag of ["--mode", "--interval", "--shutdown-timeout", "--on-error", "--once", "--log-dir", "--log-file", "--no-log-file", "--log-max-bytes", "--log-backups", "--log-level", "--log-format", "--stream", "--syslog", "--syslog-socket", "--name", "--work-timeout", "--journal", "--journal-socket", "--env-file", "--pid-file"]) {
+    for (const flag of [
+      "--mode",
+      "--interval",
+      "--shutdown-timeout",
+      "--on-error",
+      "--once",
+      "--log-dir",
+      "--log-file",
+      "--no-log-file",
+      "--log-max-bytes",
+      "--log-backups",
+      "--log-level",
+      "--log-format",
+      "--stream",
+      "--syslog",
+      "--syslog-socket",
+      "--name",
+      "--work-timeout",
+      "--journal",
+      "--journal-socket",
+      "--env-file",
+      "--pid-file",
+    ]) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toContain("SIMPLE_DAEMON_INTERVAL");

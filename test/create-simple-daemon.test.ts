@@ -38,7 +38,11 @@ beforeAll(async () => {
   const out = tempDir("sd-pack-");
   await ok([process.execPath, "pm", "pack", "--destination", out, "--quiet"], ROOT);
   tarball = join(out, readdirSync(out).find((f) => f.endsWith(".tgz")) ?? "missing.tgz");
-  packed = (await ok(["tar", "-tzf", tarball], out)).trim().split("\n").map((p) => p.replace(/^package\//, "")).sort();
+  packed = (await ok(["tar", "-tzf", tarball], out))
+    .trim()
+    .split("\n")
+    .map((p) => p.replace(/^package\//, ""))
+    .sort();
   const scratch = tempDir("sd-scratch-");
   writeFileSync(join(scratch, "package.json"), '{ "name": "scratch", "private": true }\n');
   await ok([process.execPath, "add", tarball], scratch);
@@ -50,7 +54,7 @@ const create = (args: string[], cwd: string, options?: { stdin?: string; env?: R
 describe("the package", () => {
   test("holds the template and the scaffolder, and nothing else", () => {
     const top = [...new Set(packed.map((p) => p.split("/")[0]))].sort();
-    expect(top).toEqual([".dockerignore", "Dockerfile", "README.md", "bench", "bunfig.toml", "package.json", "src", "templates", "test", "tsconfig.json"]);
+    expect(top).toEqual([".dockerignore", "Dockerfile", "README.md", "bench", "biome.json", "bunfig.toml", "package.json", "src", "templates", "test", "tsconfig.json"]);
     expect(packed).toContain("src/create-simple-daemon.ts");
     expect(packed).not.toContain("test/create-simple-daemon.test.ts");
     expect(packed).toContain("templates/gitignore");
@@ -64,63 +68,70 @@ describe("the package", () => {
 });
 
 describe("a generated project", () => {
-  test("--yes: the defaults, bun install, git; its tests pass; its binary runs; a README-style edit of work() shows in the log", async () => {
-    const parent = tempDir("sd-gen-");
-    const created = await create(["my-daemon", "--yes"], parent);
-    expect(created.code).toBe(0);
-    expect(created.stdout).toMatch(/Next steps:\n {2}cd my-daemon\n {2}edit src\/work\.ts +# your loop body\n/);
-    expect(created.stdout).toContain("sudo ./dist/my-daemon install --now");
-    expect(created.stdout).toContain("journalctl -u my-daemon -f");
-    const dir = join(parent, "my-daemon");
-    // The file list: the package's, minus the scaffolder, renamed, plus .gitignore.
-    const expected = packed
-      .filter((p) => !["src/create-simple-daemon.ts", "templates/gitignore", "templates/bun.lock.shipped"].includes(p))
-      .map((p) => p.replace("simple-daemon", "my-daemon"))
-      .concat(".gitignore", "bun.lock")
-      .sort();
-    expect(fileList(dir)).toEqual(expected);
-    expect(readdirSync(parent)).toEqual(["my-daemon"]);
-    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>;
-    expect(pkg).toMatchObject({ name: "my-daemon", private: true, version: "0.1.0" });
-    expect(pkg.bin).toBeUndefined();
-    expect((pkg.scripts as Record<string, string>).build).toBe("bun src/build.ts");
-    expect(readFileSync(join(dir, "src/defaults.ts"), "utf8")).toContain('export const DAEMON_NAME = "my-daemon";');
-    expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# my-daemon\n");
-    expect(readFileSync(join(dir, "README.md"), "utf8")).not.toContain("Create your own daemon");
-    expect(readFileSync(join(dir, "templates/my-daemon.service"), "utf8")).toContain("@SYSTEM_ONLY@DynamicUser=yes\n@SYSTEM_ONLY@CapabilityBoundingSet=\n");
-    expect(await ok(["git", "log", "--format=%s"], dir)).toBe("Initial commit from create-simple-daemon\n");
-    expect(await ok(["git", "status", "--porcelain"], dir)).toBe("");
+  test(
+    "--yes: the defaults, bun install, git; its tests pass; its binary runs; a README-style edit of work() shows in the log",
+    async () => {
+      const parent = tempDir("sd-gen-");
+      const created = await create(["my-daemon", "--yes"], parent);
+      expect(created.code).toBe(0);
+      expect(created.stdout).toMatch(/Next steps:\n {2}cd my-daemon\n {2}edit src\/work\.ts +# your loop body\n/);
+      expect(created.stdout).toContain("sudo ./dist/my-daemon install --now");
+      expect(created.stdout).toContain("journalctl -u my-daemon -f");
+      const dir = join(parent, "my-daemon");
+      // The file list: the package's, minus the scaffolder, renamed, plus .gitignore.
+      const expected = packed
+        .filter((p) => !["src/create-simple-daemon.ts", "templates/gitignore", "templates/bun.lock.shipped"].includes(p))
+        .map((p) => p.replace("simple-daemon", "my-daemon"))
+        .concat(".gitignore", "bun.lock")
+        .sort();
+      expect(fileList(dir)).toEqual(expected);
+      expect(readdirSync(parent)).toEqual(["my-daemon"]);
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>;
+      expect(pkg).toMatchObject({ name: "my-daemon", private: true, version: "0.1.0" });
+      expect(pkg.bin).toBeUndefined();
+      expect((pkg.scripts as Record<string, string>).build).toBe("bun src/build.ts");
+      expect(readFileSync(join(dir, "src/defaults.ts"), "utf8")).toContain('export const DAEMON_NAME = "my-daemon";');
+      expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# my-daemon\n");
+      expect(readFileSync(join(dir, "README.md"), "utf8")).not.toContain("Create your own daemon");
+      expect(readFileSync(join(dir, "templates/my-daemon.service"), "utf8")).toContain("@SYSTEM_ONLY@DynamicUser=yes\n@SYSTEM_ONLY@CapabilityBoundingSet=\n");
+      expect(await ok(["git", "log", "--format=%s"], dir)).toBe("Initial commit from create-simple-daemon\n");
+      expect(await ok(["git", "status", "--porcelain"], dir)).toBe("");
 
-    // Its own tests with the heavy tiers this run has (HEAVY_TESTS and REQUIRE_* pass through:
-    // on CI, .ci/run's HEAVY_TESTS=1 makes this the one full run of a generated project), then its binary.
-    const tests = await run([process.execPath, "test"], dir);
-    const failures = tests.stderr.split("\n").filter((line) => line.startsWith("(fail)"));
-    expect({ code: tests.code, failures }).toEqual({ code: 0, failures: [] });
-    expect(tests.stderr).toMatch(/ 0 fail\n/);
-    await ok([process.execPath, "run", "typecheck"], dir);
-    await ok([process.execPath, "run", "build"], dir);
-    const bin = join(dir, "dist/my-daemon");
-    // Stamped by `bun run build`: the version + `git describe` of the project's own repository.
-    const described = (await ok(["git", "describe", "--tags", "--always", "--dirty"], dir)).trim();
-    expect(described).toMatch(/^[0-9a-f]{7,}(-dirty)?$/);
-    expect(await ok([bin, "--version"], dir)).toBe(`0.1.0+g${described}\n`);
-    expect(await ok([bin, "unit"], dir)).toContain("\nExecStart=/usr/local/bin/my-daemon --env-file /etc/default/my-daemon\n");
-    const once = await ok([bin, "--once", "--no-log-file", "--stream"], dir);
-    expect(once).toContain("APP:[my-daemon] - [20]INFO - MSG:> Cycle 1: load ");
+      // Its own tests with the heavy tiers this run has (HEAVY_TESTS and REQUIRE_* pass through:
+      // on CI, .ci/run's HEAVY_TESTS=1 makes this the one full run of a generated project), then its binary.
+      const tests = await run([process.execPath, "test"], dir);
+      const failures = tests.stderr.split("\n").filter((line) => line.startsWith("(fail)"));
+      expect({ code: tests.code, failures }).toEqual({ code: 0, failures: [] });
+      expect(tests.stderr).toMatch(/ 0 fail\n/);
+      await ok([process.execPath, "run", "typecheck"], dir);
+      await ok([process.execPath, "run", "build"], dir);
+      const bin = join(dir, "dist/my-daemon");
+      // Stamped by `bun run build`: the version + `git describe` of the project's own repository.
+      const described = (await ok(["git", "describe", "--tags", "--always", "--dirty"], dir)).trim();
+      expect(described).toMatch(/^[0-9a-f]{7,}(-dirty)?$/);
+      expect(await ok([bin, "--version"], dir)).toBe(`0.1.0+g${described}\n`);
+      expect(await ok([bin, "unit"], dir)).toContain("\nExecStart=/usr/local/bin/my-daemon --env-file /etc/default/my-daemon\n");
+      const once = await ok([bin, "--once", "--no-log-file", "--stream"], dir);
+      expect(once).toContain("APP:[my-daemon] - [20]INFO - MSG:> Cycle 1: load ");
 
-    // "Write your loop": the README's example, as a user would paste it into src/work.ts.
-    const readme = readFileSync(join(dir, "README.md"), "utf8");
-    const example = /## Write your loop[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(example).toContain("export async function work(ctx: WorkContext)");
-    writeFileSync(join(dir, "src/work.ts"), example ?? "");
-    await ok([process.execPath, "run", "build"], dir);
-    const edited = await ok([bin, "--once", "--no-log-file", "--stream"], dir);
-    expect(edited).toMatch(/APP:\[my-daemon\] - \[20\]INFO - MSG:> Cycle 1: \d+\.\d GiB free on \/\n/);
-  }, SLOW_MS);
+      // "Write your loop": the README's example, as a user would paste it into src/work.ts.
+      const readme = readFileSync(join(dir, "README.md"), "utf8");
+      const example = /## Write your loop[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+      expect(example).toContain("export async function work(ctx: WorkContext)");
+      writeFileSync(join(dir, "src/work.ts"), example ?? "");
+      await ok([process.execPath, "run", "build"], dir);
+      const edited = await ok([bin, "--once", "--no-log-file", "--stream"], dir);
+      expect(edited).toMatch(/APP:\[my-daemon\] - \[20\]INFO - MSG:> Cycle 1: \d+\.\d GiB free on \/\n/);
+    },
+    SLOW_MS,
+  );
 
   test("every flag: name, description, mode, interval, user; --no-install and --no-git", async () => {
     const parent = tempDir("sd-gen-");
-    const created = await create(["some dir", "--name", "queue-watch", "--description", "Watches the queue", "--mode", "aggressive", "--interval", "2.5", "--user", "nobody", "--no-install", "--no-git"], parent);
+    const created = await create(
+      ["some dir", "--name", "queue-watch", "--description", "Watches the queue", "--mode", "aggressive", "--interval", "2.5", "--user", "nobody", "--no-install", "--no-git"],
+      parent,
+    );
     expect(created).toMatchObject({ code: 0, stderr: "" });
     expect(created.stdout).toContain('  cd "some dir"\n  bun install\n');
     const dir = join(parent, "some dir");
@@ -128,7 +139,7 @@ describe("a generated project", () => {
     expect(existsSync(join(dir, ".git"))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     expect(pkg).toMatchObject({ name: "queue-watch", description: "Watches the queue", private: true });
-    expect(Object.keys(pkg.scripts).sort()).toEqual(["bench", "build", "dev", "package", "start", "test", "typecheck"]);
+    expect(Object.keys(pkg.scripts).sort()).toEqual(["bench", "build", "check", "dev", "format", "package", "start", "test", "typecheck"]);
     const ours = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build as string;
     expect(pkg.scripts.build).toBe(ours.replace("dist/simple-daemon", "dist/queue-watch"));
     expect(readFileSync(join(dir, "src/build.ts"), "utf8")).toContain('  "--no-compile-autoload-dotenv",\n  "--no-compile-autoload-bunfig",\n');
@@ -182,7 +193,7 @@ describe("a generated project", () => {
   test("on a terminal it asks for what the flags left open", async () => {
     const parent = tempDir("sd-gen-");
     // script(1) gives the scaffolder a pseudo-terminal; the answers are typed ahead.
-    const answers = ["asked-dir", "", "Asked for on a TTY", "aggressive", "7", ""].join("\n") + "\n";
+    const answers = ["asked-dir", "", "Asked for on a TTY", "aggressive", "7", ""].map((line) => `${line}\n`).join("");
     const r = await run(["script", "-qec", `${scaffolder} --no-install --no-git`, "/dev/null"], parent, { stdin: answers, env: { CI: "" } });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Project folder (my-daemon): ");
@@ -259,43 +270,55 @@ test("my work() polls the queue once per cycle", async () => {
     if (parent !== "") rmSync(parent, { recursive: true, force: true });
   });
 
-  test("the options are in src/defaults.ts and the unit; the shipped test/work.test.ts, the one test of the example work(), fails on the user's", async () => {
-    const defaults = readFileSync(join(dir, "src/defaults.ts"), "utf8");
-    expect(defaults).toContain('export const DEFAULT_MODE: InterruptMode = "aggressive";\n');
-    expect(defaults).toContain("export const DEFAULT_INTERVAL_SEC = 5;\n");
-    expect(readFileSync(join(dir, "templates/queue-watch.service"), "utf8")).toContain("@SYSTEM_ONLY@User=nobody\n");
-    const example = join(dir, "test/example-work.test.ts");
-    writeFileSync(example, shippedWorkTest);
-    try {
-      const shipped = await bunTest(dir, parent, false, ["test/example-work.test.ts"]);
-      expect(shipped.code).toBe(1);
-      expect([...new Set(shipped.failures.map((line) => line.replace(/ \[[\d.]+ms\]$/, "")))]).toEqual(["(fail) work() > logs one INFO line about the machine in cycle 1, and throws nothing"]);
-    } finally {
-      rmSync(example);
-    }
-  }, SLOW_MS);
+  test(
+    "the options are in src/defaults.ts and the unit; the shipped test/work.test.ts, the one test of the example work(), fails on the user's",
+    async () => {
+      const defaults = readFileSync(join(dir, "src/defaults.ts"), "utf8");
+      expect(defaults).toContain('export const DEFAULT_MODE: InterruptMode = "aggressive";\n');
+      expect(defaults).toContain("export const DEFAULT_INTERVAL_SEC = 5;\n");
+      expect(readFileSync(join(dir, "templates/queue-watch.service"), "utf8")).toContain("@SYSTEM_ONLY@User=nobody\n");
+      const example = join(dir, "test/example-work.test.ts");
+      writeFileSync(example, shippedWorkTest);
+      try {
+        const shipped = await bunTest(dir, parent, false, ["test/example-work.test.ts"]);
+        expect(shipped.code).toBe(1);
+        expect([...new Set(shipped.failures.map((line) => line.replace(/ \[[\d.]+ms\]$/, "")))]).toEqual(["(fail) work() > logs one INFO line about the machine in cycle 1, and throws nothing"]);
+      } finally {
+        rmSync(example);
+      }
+    },
+    SLOW_MS,
+  );
 
-  test(`its whole bun test passes as ${root ? "root" : "this user"}, heavy tiers off and saying how to run them`, async () => {
-    const t0 = performance.now();
-    const tests = await bunTest(dir, parent);
-    expect({ code: tests.code, failures: tests.failures }).toEqual({ code: 0, failures: [] });
-    expect(tests.output).toMatch(/\n\s*0 fail\n/);
-    expect(tests.output).toContain("(pass) my work() polls the queue once per cycle");
-    expect(tests.output).toContain("!!! SKIPPED systemd tier: off; set HEAVY_TESTS=1 (or HEAVY_TESTS=systemd) to run it");
-    console.error(`create test: the generated project's bun test as ${root ? "root" : "this user"} took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  }, 2 * SLOW_MS);
+  test(
+    `its whole bun test passes as ${root ? "root" : "this user"}, heavy tiers off and saying how to run them`,
+    async () => {
+      const t0 = performance.now();
+      const tests = await bunTest(dir, parent);
+      expect({ code: tests.code, failures: tests.failures }).toEqual({ code: 0, failures: [] });
+      expect(tests.output).toMatch(/\n\s*0 fail\n/);
+      expect(tests.output).toContain("(pass) my work() polls the queue once per cycle");
+      expect(tests.output).toContain("!!! SKIPPED systemd tier: off; set HEAVY_TESTS=1 (or HEAVY_TESTS=systemd) to run it");
+      console.error(`create test: the generated project's bun test as ${root ? "root" : "this user"} took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    },
+    2 * SLOW_MS,
+  );
 
-  test.skipIf(!root)("its whole bun test passes as an unprivileged user too (needs root, to run it as nobody)", async () => {
-    const t0 = performance.now();
-    const home = join(parent, "home");
-    mkdirSync(home);
-    await ok(["chown", "-R", `${UNPRIVILEGED}:${UNPRIVILEGED}`, parent], parent);
-    const tests = await bunTest(dir, home, true);
-    expect({ code: tests.code, failures: tests.failures }).toEqual({ code: 0, failures: [] });
-    expect(tests.output).toMatch(/\n\s*0 fail\n/);
-    expect(tests.output).toContain("(pass) my work() polls the queue once per cycle");
-    console.error(`create test: the generated project's bun test as nobody took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  }, 2 * SLOW_MS);
+  test.skipIf(!root)(
+    "its whole bun test passes as an unprivileged user too (needs root, to run it as nobody)",
+    async () => {
+      const t0 = performance.now();
+      const home = join(parent, "home");
+      mkdirSync(home);
+      await ok(["chown", "-R", `${UNPRIVILEGED}:${UNPRIVILEGED}`, parent], parent);
+      const tests = await bunTest(dir, home, true);
+      expect({ code: tests.code, failures: tests.failures }).toEqual({ code: 0, failures: [] });
+      expect(tests.output).toMatch(/\n\s*0 fail\n/);
+      expect(tests.output).toContain("(pass) my work() polls the queue once per cycle");
+      console.error(`create test: the generated project's bun test as nobody took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    },
+    2 * SLOW_MS,
+  );
 });
 
 describe("bad input: one line, exit 64 or 73, nothing left behind", () => {

@@ -16,7 +16,10 @@ const RECORDS = 100_000;
 const KEEP_ALL = ["--log-max-bytes", "0", "--stream"];
 
 function expectAllRecords(d: DaemonProcess): void {
-  for (const [where, text] of [["file", d.log()], ["stdout", d.stdout()]] as const) {
+  for (const [where, text] of [
+    ["file", d.log()],
+    ["stdout", d.stdout()],
+  ] as const) {
     const numbers = [...text.matchAll(/MSG:> record (\d+)\n/g)].map((m) => Number(m[1]));
     expect(numbers.length, `${where}: records`).toBe(RECORDS);
     expect(numbers[0], where).toBe(1);
@@ -24,7 +27,6 @@ function expectAllRecords(d: DaemonProcess): void {
     expect(text, where).toContain("MSG:> burst done\n");
   }
 }
-
 
 describe(`no record is lost: ${RECORDS} records, then`, () => {
   test("a clean passive stop → exit 0", async () => {

@@ -40,7 +40,12 @@ describe("--http-port", () => {
     expect((await get(`${url}/healthz`)).status).toBe(200);
     expect(await d.exited()).toBe(0);
     // The endpoint goes with the process.
-    expect(await get(`${url}/healthz`).then(() => "answered", () => "refused")).toBe("refused");
+    expect(
+      await get(`${url}/healthz`).then(
+        () => "answered",
+        () => "refused",
+      ),
+    ).toBe("refused");
   });
 
   test("/healthz turns 503 when no cycle ends for 2 intervals + --work-timeout", async () => {

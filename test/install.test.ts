@@ -244,9 +244,13 @@ describe("settings after -- go into the environment file, not ExecStart=", () =>
     writeFileSync(envFile, "# my settings\nFIXTURE_WORK=tick\nSIMPLE_DAEMON_INTERVAL=5\n\nSIMPLE_DAEMON_MODE=aggressive\n", { mode: 0o640 });
     const first = await cli("install", "--root", root, "--", "--interval", "30", "--log-format", "%(message)s $HOME", "--syslog", "--shutdown-timeout", "20");
     expect(first).toMatchObject({ code: 0, stderr: "" });
-    expect(first.stdout).toContain(`write ${envFile} (SIMPLE_DAEMON_INTERVAL=30, SIMPLE_DAEMON_LOG_FORMAT=%(message)s $HOME, SIMPLE_DAEMON_SYSLOG=1, SIMPLE_DAEMON_SHUTDOWN_TIMEOUT=20: options after -- are settings there, not ExecStart= flags; its other lines kept)\n`);
+    expect(first.stdout).toContain(
+      `write ${envFile} (SIMPLE_DAEMON_INTERVAL=30, SIMPLE_DAEMON_LOG_FORMAT=%(message)s $HOME, SIMPLE_DAEMON_SYSLOG=1, SIMPLE_DAEMON_SHUTDOWN_TIMEOUT=20: options after -- are settings there, not ExecStart= flags; its other lines kept)\n`,
+    );
     const text = readFileSync(envFile, "utf8");
-    expect(text).toBe("# my settings\nFIXTURE_WORK=tick\nSIMPLE_DAEMON_INTERVAL=30\n\nSIMPLE_DAEMON_MODE=aggressive\nSIMPLE_DAEMON_LOG_FORMAT='%(message)s $HOME'\nSIMPLE_DAEMON_SYSLOG=1\nSIMPLE_DAEMON_SHUTDOWN_TIMEOUT=20\n");
+    expect(text).toBe(
+      "# my settings\nFIXTURE_WORK=tick\nSIMPLE_DAEMON_INTERVAL=30\n\nSIMPLE_DAEMON_MODE=aggressive\nSIMPLE_DAEMON_LOG_FORMAT='%(message)s $HOME'\nSIMPLE_DAEMON_SYSLOG=1\nSIMPLE_DAEMON_SHUTDOWN_TIMEOUT=20\n",
+    );
     // Read back with systemd's parser: exactly the old values plus the new ones.
     expect(parseEnvFile(text).values).toEqual({
       FIXTURE_WORK: "tick",
@@ -423,7 +427,9 @@ describe("install --on-calendar: a scheduled job", () => {
     const root = tempDir();
     const r = await cli("install", "--root", root, "--on-calendar", "every tuesday-ish");
     expect(r.code).toBe(64);
-    expect(r.stderr).toBe(`simple-daemon: invalid --on-calendar "every tuesday-ish": systemd-analyze calendar: Failed to parse calendar specification 'every tuesday-ish': Invalid argument; see \`man systemd.time\` (e.g. "daily", "Mon..Fri 08:00", "*-*-* *:00/15")\n`);
+    expect(r.stderr).toBe(
+      `simple-daemon: invalid --on-calendar "every tuesday-ish": systemd-analyze calendar: Failed to parse calendar specification 'every tuesday-ish': Invalid argument; see \`man systemd.time\` (e.g. "daily", "Mon..Fri 08:00", "*-*-* *:00/15")\n`,
+    );
     expect(readdirSync(root)).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 // journald: the native protocol's framing, the --journal sink of the real binary against a real
 // datagram listener, and the console's <N> prefixes when stdout is the journal stream.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { fstatSync, openSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeJournalEntry, journalFieldName } from "../src/systemd/journal.ts";
 import { binaries } from "./support/binaries.ts";
@@ -55,10 +55,21 @@ describe("native journal protocol", () => {
     const value = "line one\nline two = with equals\n\nünïcode";
     const { UnixDatagramSocket } = await import("../src/unix/dgram.ts");
     using socket = UnixDatagramSocket.open();
-    socket.sendTo(listener.path, encodeJournalEntry([["MESSAGE", "hello"], ["STACK", value], ["PRIORITY", "3"]]));
+    socket.sendTo(
+      listener.path,
+      encodeJournalEntry([
+        ["MESSAGE", "hello"],
+        ["STACK", value],
+        ["PRIORITY", "3"],
+      ]),
+    );
     await listener.waitFor(/MESSAGE=hello/);
     const raw = listener.raw[0] as Uint8Array;
-    expect(decodeJournalEntry(raw)).toEqual([["MESSAGE", "hello"], ["STACK", value], ["PRIORITY", "3"]]);
+    expect(decodeJournalEntry(raw)).toEqual([
+      ["MESSAGE", "hello"],
+      ["STACK", value],
+      ["PRIORITY", "3"],
+    ]);
     // The length prefix counts bytes, not characters.
     expect(new TextDecoder().decode(raw)).toContain("STACK\n");
   });
@@ -126,4 +137,3 @@ describe("stdout as the journal stream", () => {
     expect(text).not.toContain("<6>");
   });
 });
-

@@ -14,7 +14,12 @@ test("await using SimpleDaemon / Timekeeper: cycles at the interval, SIGTERM unw
     const d = new TextDecoder();
     for await (const chunk of proc.stdout) out += d.decode(chunk, { stream: true });
   })();
-  await waitFor("cycle 2 on stdout", () => (out.includes("cycle 2: doing something") ? true : undefined), undefined, () => out);
+  await waitFor(
+    "cycle 2 on stdout",
+    () => (out.includes("cycle 2: doing something") ? true : undefined),
+    undefined,
+    () => out,
+  );
   proc.kill("SIGTERM");
   expect(await proc.exited).toBe(0);
   await pump;

@@ -123,4 +123,3 @@ describe("stdout", () => {
     expect(existsSync(join(r.dir, "simple-daemon.log"))).toBe(true);
   });
 });
-

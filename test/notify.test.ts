@@ -78,7 +78,10 @@ describe("the daemon's notifications", () => {
     await d.waitForLog("work cycle 3");
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
-    const warnings = d.log().split("\n").filter((l) => l.includes("[30]WARNING - MSG:> Notify socket /nonexistent/notify.sock is not reachable"));
+    const warnings = d
+      .log()
+      .split("\n")
+      .filter((l) => l.includes("[30]WARNING - MSG:> Notify socket /nonexistent/notify.sock is not reachable"));
     expect(warnings).toHaveLength(1);
   });
 });

@@ -42,7 +42,9 @@ describe("compilePercentFormat", () => {
   });
 
   test("an unknown field or a stray % is a LogFormatError naming it", () => {
-    expect(() => compilePercentFormat("%(user)s")).toThrow(new LogFormatError("unknown field %(user) (known: asctime, name, levelno, levelname, message, process, created, msecs, relativeCreated, processName, thread, threadName)"));
+    expect(() => compilePercentFormat("%(user)s")).toThrow(
+      new LogFormatError("unknown field %(user) (known: asctime, name, levelno, levelname, message, process, created, msecs, relativeCreated, processName, thread, threadName)"),
+    );
     expect(() => compilePercentFormat("50% %(message)s")).toThrow(LogFormatError);
     expect(() => compilePercentFormat("%")).toThrow(LogFormatError);
     expect(() => compilePercentFormat("%(message)")).toThrow(LogFormatError);

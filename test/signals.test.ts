@@ -127,7 +127,7 @@ describe("SIGHUP", () => {
     renameSync(d.logPath, `${d.logPath}.1`);
     d.kill("SIGHUP");
     await d.waitForLog("Log files reopened.");
-    await d.waitForLog(/work cycle \d+\n[^]*work cycle \d+\n/);
+    await d.waitForLog(/work cycle \d+\n[\s\S]*work cycle \d+\n/);
     // A burst of SIGHUPs (Linux may merge some) reloads again and keeps the loop going.
     for (let i = 0; i < 5; i++) d.kill("SIGHUP");
     const cyclesSoFar = d.log().split("work cycle").length - 1;

@@ -36,7 +36,13 @@ export function renderMetrics(m: LoopMetrics, name: string, rssBytes = process.m
     ["_count", m.cycles],
   ]);
   const dropped = droppedRecords();
-  family(lines, `${p}_log_records_dropped_total`, "counter", "Log records a sink could not deliver (full disk, nobody reading stdout, a full or missing socket).", SINK_NAMES.map((sink): [string, number] => [`{sink="${sink}"}`, dropped[sink]]));
+  family(
+    lines,
+    `${p}_log_records_dropped_total`,
+    "counter",
+    "Log records a sink could not deliver (full disk, nobody reading stdout, a full or missing socket).",
+    SINK_NAMES.map((sink): [string, number] => [`{sink="${sink}"}`, dropped[sink]]),
+  );
   if (m.lastSuccessSec !== null) {
     family(lines, `${p}_last_success_timestamp_seconds`, "gauge", "Unix time the last cycle without an error ended.", [["", m.lastSuccessSec]]);
   }

@@ -7,18 +7,18 @@
  */
 import { parseArgs } from "node:util";
 import { type ArgsDef, type CommandDef, defineCommand } from "citty";
-import { EX_USAGE, ExitError } from "../exit-codes.ts";
-import { DAEMON_DESCRIPTION, DAEMON_NAME } from "../defaults.ts";
 import { resolveConfig } from "../config.ts";
-import { parseFlags } from "../options.ts";
+import { DAEMON_DESCRIPTION, DAEMON_NAME } from "../defaults.ts";
 import { parseEnvFile } from "../env-file.ts";
+import { EX_USAGE, ExitError } from "../exit-codes.ts";
+import { parseFlags } from "../options.ts";
+import { settingsFromFlags } from "./env-settings.ts";
 import { install, liveUnitType, timeoutStopSec } from "./install.ts";
 import { defaultDirs, resolvePaths } from "./paths.ts";
-import { settingsFromFlags } from "./env-settings.ts";
 import { readIfExists } from "./steps.ts";
 import { checkCalendar, renderTimer } from "./timer-file.ts";
-import { renderUnit } from "./unit-file.ts";
 import { uninstall } from "./uninstall.ts";
+import { renderUnit } from "./unit-file.ts";
 
 type Flag = { type: "string" | "boolean"; description: string; valueHint?: string };
 const PLACEMENT: Record<string, Flag> = {
@@ -31,7 +31,11 @@ const UNIT_DIR: Record<string, Flag> = {
 };
 const UNIT_SHAPE: Record<string, Flag> = {
   "watchdog-sec": { type: "string", description: "WatchdogSec= of the unit (default: 30)", valueHint: "seconds" },
-  "on-calendar": { type: "string", description: "A scheduled job instead of a loop: a oneshot service running --once and a <name>.timer with this OnCalendar= (e.g. daily, \"Mon..Fri 08:00\", \"*:0/15\")", valueHint: "expression" },
+  "on-calendar": {
+    type: "string",
+    description: 'A scheduled job instead of a loop: a oneshot service running --once and a <name>.timer with this OnCalendar= (e.g. daily, "Mon..Fri 08:00", "*:0/15")',
+    valueHint: "expression",
+  },
 };
 const STAGING: Record<string, Flag> = {
   root: { type: "string", description: "Stage the files under this folder; no systemctl (packaging, tests)", valueHint: "dir" },

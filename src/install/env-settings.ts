@@ -74,7 +74,10 @@ export function mergeEnvFile(existing: string | null, assignments: Array<[string
   const keys = new Set([...Object.keys(after), ...Object.keys(expected)]);
   const differs = [...keys].find((key) => after[key] !== expected[key]);
   if (differs !== undefined) {
-    throw new ExitError(`cannot merge the options into ${path} without changing ${differs} (a quoted value spanning lines?): set ${wanted.keys().next().value} there by hand, then run install without options after --`, EX_CONFIG);
+    throw new ExitError(
+      `cannot merge the options into ${path} without changing ${differs} (a quoted value spanning lines?): set ${wanted.keys().next().value} there by hand, then run install without options after --`,
+      EX_CONFIG,
+    );
   }
   return text;
 }

@@ -10,8 +10,8 @@
  */
 import { mkdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { EX_CANTCREAT, EX_USAGE, ExitError } from "../exit-codes.ts";
 import { parseEnvFile } from "../env-file.ts";
+import { EX_CANTCREAT, EX_USAGE, ExitError } from "../exit-codes.ts";
 import { DAEMON_VERSION } from "../meta.ts";
 import { envName, numberRule, parseNumber } from "../options.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
@@ -128,7 +128,11 @@ export function install(request: InstallRequest): void {
     const names = assignments.map(([key, value]) => `${key}=${value}`).join(", ");
     const kept = existingEnv === null ? "" : "; its other lines kept";
     const mode = existingEnv === null ? 0o644 : (readMode(paths.envFile) ?? 0o644);
-    steps.push({ text: `write ${paths.envFile} (${names}: options after -- are settings there, not ExecStart= flags${kept})`, target: paths.envFile, run: () => writeFileAtomic(paths.envFile, envText, mode) });
+    steps.push({
+      text: `write ${paths.envFile} (${names}: options after -- are settings there, not ExecStart= flags${kept})`,
+      target: paths.envFile,
+      run: () => writeFileAtomic(paths.envFile, envText, mode),
+    });
   } else if (assignments.length > 0) console.log(`${paths.envFile} is up to date`);
   if (unitChanged) steps.push({ text: `write ${paths.unit}`, target: paths.unit, run: () => writeFileAtomic(paths.unit, text, 0o644) });
   else console.log(`${paths.unit} is up to date`);

@@ -47,7 +47,7 @@ export function defaultDirs(user: boolean): { binDir: string; unitDir: string } 
 /** An XDG base folder: the variable when it is an absolute path (XDG Base Directory spec), else the default under ~. */
 function xdg(variable: string, fallback: string): string {
   const value = process.env[variable];
-  return value !== undefined && value.startsWith("/") ? value : join(homedir(), fallback);
+  return value?.startsWith("/") ? value : join(homedir(), fallback);
 }
 
 /** Exits 64 unless `name` is a valid unit name; returns where everything goes on disk. */

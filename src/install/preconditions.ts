@@ -49,7 +49,10 @@ export function requireServiceManager(user: boolean, env: Record<string, string 
   const hasBus = runtime !== undefined && bus !== null && (isSocket(bus) || isSocket(join(runtime, "systemd/private")));
   if (!hasBus && !env.DBUS_SESSION_BUS_ADDRESS) {
     const where = runtime === undefined || runtime === "" ? "$XDG_RUNTIME_DIR is not set" : `no ${runtime}/bus or ${runtime}/systemd/private`;
-    throw new ExitError(`no user bus for systemctl --user (${where}, no $DBUS_SESSION_BUS_ADDRESS): log in as the user (not su/sudo), or \`loginctl enable-linger <user>\` and set XDG_RUNTIME_DIR=/run/user/<uid>; nothing was written`, EX_UNAVAILABLE);
+    throw new ExitError(
+      `no user bus for systemctl --user (${where}, no $DBUS_SESSION_BUS_ADDRESS): log in as the user (not su/sudo), or \`loginctl enable-linger <user>\` and set XDG_RUNTIME_DIR=/run/user/<uid>; nothing was written`,
+      EX_UNAVAILABLE,
+    );
   }
 }
 

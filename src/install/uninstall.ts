@@ -26,7 +26,10 @@ export function uninstall(request: UninstallRequest): void {
   if (live) requireServiceManager(request.user);
   const existingUnit = readIfExists(paths.unit);
   const existingTimer = readIfExists(paths.timer);
-  for (const [path, text] of [[paths.unit, existingUnit], [paths.timer, existingTimer]] as const) {
+  for (const [path, text] of [
+    [paths.unit, existingUnit],
+    [paths.timer, existingTimer],
+  ] as const) {
     if (text !== null && !isOurUnit(text.toString(), request.name) && !request.force) {
       throw new ExitError(`${path} was not written by "${request.name} install"; --force removes it anyway`, EX_CANTCREAT);
     }
@@ -56,7 +59,8 @@ export function uninstall(request: UninstallRequest): void {
   };
   if (steps.length === 0) {
     if (!exists(paths.bin)) console.log(`nothing to remove: neither ${paths.unit} nor ${paths.bin} exists`);
-    return kept();
+    kept();
+    return;
   }
   if (live) steps.push({ text: `run systemctl${request.user ? " --user" : ""} daemon-reload`, run: ctl(["daemon-reload"]) });
   perform(steps, request.dryRun);

@@ -80,8 +80,7 @@ function lineFormatter(format: string): TextFormatter {
 async function applyConfig(options: LoggingOptions): Promise<ReopenableFileSink | null> {
   const formatter = lineFormatter(options.format);
   const log = () => getLogger([options.name]);
-  const recovered = (what: string) => (count: number, reason: string) =>
-    log().warning(`${what} works again; {count} record(s) were dropped meanwhile ({reason}).`, { count, reason });
+  const recovered = (what: string) => (count: number, reason: string) => log().warning(`${what} works again; {count} record(s) were dropped meanwhile ({reason}).`, { count, reason });
   setDropReportName(options.name);
   const sinks: Record<string, Sink> = {};
   let file: ReopenableFileSink | null = null;

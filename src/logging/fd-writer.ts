@@ -9,8 +9,9 @@
  * write no larger than that fits without blocking (pipe(7)). Regular files never block on
  * writability, so they get one write for all.
  */
-import { fstatSync, writeSync } from "node:fs";
+
 import { ptr } from "bun:ffi";
+import { fstatSync, writeSync } from "node:fs";
 import { lastErrno, libc } from "../unix/libc.ts";
 
 const POLLOUT = 0x4;

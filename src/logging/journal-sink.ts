@@ -63,8 +63,7 @@ export function getJournalSink(options: JournalSinkOptions): Sink & Disposable {
     socketPath: options.socketPath,
     encode: (record) => encodeJournalEntry(journalFields(record, options.ident)),
     // An entry larger than the socket's send buffer: send it once more with long values cut.
-    shrink: (record: LogRecord, error: SocketError) =>
-      error.errno === EMSGSIZE ? encodeJournalEntry(journalFields(record, options.ident, SHRUNK_VALUE_MAX)) : null,
+    shrink: (record: LogRecord, error: SocketError) => (error.errno === EMSGSIZE ? encodeJournalEntry(journalFields(record, options.ident, SHRUNK_VALUE_MAX)) : null),
     onError: options.onError,
     onRecovered: options.onRecovered,
   });

@@ -47,20 +47,22 @@ function loggerName(category: readonly string[]): string {
  * The LogRecord attributes of Python's logging that have a meaning here. A Map, not an object
  * literal: a key like `__proto__` or `toString` must not find Object.prototype's members.
  */
-const FIELDS = new Map<string, Field>(Object.entries({
-  asctime: (r) => asctime(r.timestamp),
-  name: (r) => loggerName(r.category),
-  levelno: (r) => LEVEL_NUMBER[r.level],
-  levelname: (r) => LEVEL_NAME[r.level],
-  message: (_r, message) => message,
-  process: () => process.pid,
-  created: (r) => r.timestamp / 1000,
-  msecs: (r) => r.timestamp % 1000,
-  relativeCreated: (r) => r.timestamp - startedAt,
-  processName: () => "MainProcess",
-  thread: () => 0,
-  threadName: () => "MainThread",
-} satisfies Record<string, Field>));
+const FIELDS = new Map<string, Field>(
+  Object.entries({
+    asctime: (r) => asctime(r.timestamp),
+    name: (r) => loggerName(r.category),
+    levelno: (r) => LEVEL_NUMBER[r.level],
+    levelname: (r) => LEVEL_NAME[r.level],
+    message: (_r, message) => message,
+    process: () => process.pid,
+    created: (r) => r.timestamp / 1000,
+    msecs: (r) => r.timestamp % 1000,
+    relativeCreated: (r) => r.timestamp - startedAt,
+    processName: () => "MainProcess",
+    thread: () => 0,
+    threadName: () => "MainThread",
+  } satisfies Record<string, Field>),
+);
 
 /** The field names a format may use, for error messages and help. */
 export const FORMAT_FIELDS = [...FIELDS.keys()];

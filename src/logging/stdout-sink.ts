@@ -75,7 +75,10 @@ export function getStdoutSink(formatter: TextFormatter, options: StdoutSinkOptio
       } catch (error) {
         // The reader is gone (EPIPE) or the descriptor failed: nothing waiting can be delivered.
         broken = error;
-        drops.drop(waitingRecords.reduce((a, b) => a + b, 0), error);
+        drops.drop(
+          waitingRecords.reduce((a, b) => a + b, 0),
+          error,
+        );
         waiting = [];
         waitingRecords = [];
         waitingBytes = 0;

@@ -34,10 +34,14 @@ describe.skipIf(skipReason !== null)("the Dockerfile", () => {
 
   /** Waits until `podman logs` shows `pattern`, and returns the logs. */
   const waitForLogs = (name: string, pattern: RegExp) =>
-    waitFor(`${pattern} in the logs of ${name}`, async () => {
-      const { stdout, stderr } = await podman(["logs", name]);
-      return pattern.test(stdout + stderr) ? stdout + stderr : undefined;
-    }, 30_000);
+    waitFor(
+      `${pattern} in the logs of ${name}`,
+      async () => {
+        const { stdout, stderr } = await podman(["logs", name]);
+        return pattern.test(stdout + stderr) ? stdout + stderr : undefined;
+      },
+      30_000,
+    );
 
   test("the image holds only the binary, runs as a non-root user, logs to stdout, stops on SIGTERM", async () => {
     const inspect = JSON.parse((await podman(["image", "inspect", IMAGE])).stdout)[0];
@@ -54,7 +58,7 @@ describe.skipIf(skipReason !== null)("the Dockerfile", () => {
     containers.push(name);
     await podman(["run", "--detach", "--name", name, "--network=none", IMAGE, "--interval", "0.2"]);
     // Two cycles done (the timekeeper's line, whatever src/work.ts logs).
-    const started = await waitForLogs(name, /MSG:> RunTimeLoop: [^]*MSG:> RunTimeLoop: /);
+    const started = await waitForLogs(name, /MSG:> RunTimeLoop: [\s\S]*MSG:> RunTimeLoop: /);
     expect(started).toContain("MSG:> PID: 1\n");
     const t0 = performance.now();
     await podman(["stop", "--time", "10", name]);

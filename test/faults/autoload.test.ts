@@ -49,7 +49,9 @@ describe("the compiled daemon ignores the current folder", () => {
     for (const flag of AUTOLOAD_OFF) expect(flags).toContain(flag);
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { build: string } };
     expect(pkg.scripts.build).toBe("bun src/build.ts");
-    const runs = readFileSync(join(ROOT, "Dockerfile"), "utf8").split("\n").filter((l) => /^RUN bun (build|src\/build\.ts)\b/.test(l));
+    const runs = readFileSync(join(ROOT, "Dockerfile"), "utf8")
+      .split("\n")
+      .filter((l) => /^RUN bun (build|src\/build\.ts)\b/.test(l));
     expect(runs).toEqual([expect.stringMatching(/^RUN bun src\/build\.ts( |$)/)]);
   });
 });

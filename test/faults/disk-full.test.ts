@@ -30,7 +30,12 @@ describe.skipIf(skip !== null)("a full file system under --log-dir", () => {
     const logPath = join(dir, "simple-daemon.log");
     const d = startDaemon({ bin: fixture, args: ["--log-dir", dir, "--interval", "0", "--log-max-bytes", "0", "--log-level", "info", "--stream", "--http-port", "0"] });
     const url = await endpointOf(d);
-    await waitFor("the drop line on stderr", () => (/log file .*simple-daemon\.log: cannot write \(no space left on device\); dropping records until it can\n/.test(d.stderr()) ? true : undefined), undefined, d.stderr);
+    await waitFor(
+      "the drop line on stderr",
+      () => (/log file .*simple-daemon\.log: cannot write \(no space left on device\); dropping records until it can\n/.test(d.stderr()) ? true : undefined),
+      undefined,
+      d.stderr,
+    );
     // Still cycling: stdout (another sink) keeps receiving new cycles well after the disk filled.
     const seen = Math.max(...cyclesIn(d.stdout()));
     await waitFor("more cycles after the disk filled", () => (Math.max(...cyclesIn(d.stdout().slice(-4096))) > seen + 500 ? true : undefined));

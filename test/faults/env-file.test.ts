@@ -91,7 +91,12 @@ describe("on SIGHUP: the old settings stay, one ERROR, the daemon goes on and st
       d.kill("SIGHUP");
       await d.waitForLog("Reload done.");
       const error = `ERROR - MSG:> Reload failed, keeping the previous settings: cannot read ${path}: ${reason}`;
-      expect(d.log().split("\n").filter((line) => line.includes("Reload failed"))).toEqual([expect.stringContaining(error)]);
+      expect(
+        d
+          .log()
+          .split("\n")
+          .filter((line) => line.includes("Reload failed")),
+      ).toEqual([expect.stringContaining(error)]);
       // Still running on the old interval: more cycles come.
       const cycles = d.log().match(/work cycle \d+/g)?.length ?? 0;
       await d.waitForLog("work cycle", cycles + 2);

@@ -6,8 +6,8 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
-import { UNPRIVILEGED_UID, unprivilegedPlace } from "../support/faults.ts";
 import { type DaemonProcess, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
+import { UNPRIVILEGED_UID, unprivilegedPlace } from "../support/faults.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);
@@ -29,13 +29,24 @@ const ROTATING = ["--interval", "0.002", "--log-max-bytes", "30000", "--log-back
 
 /** The live file and its backups, oldest first: a line a test waits for may have rotated on. */
 function allLogs(d: Pick<DaemonProcess, "logPath" | "log">): string {
-  return [3, 2, 1].map((i) => `${d.logPath}.${i}`).filter(existsSync).map((f) => readFileSync(f, "utf8")).join("") + d.log();
+  return (
+    [3, 2, 1]
+      .map((i) => `${d.logPath}.${i}`)
+      .filter(existsSync)
+      .map((f) => readFileSync(f, "utf8"))
+      .join("") + d.log()
+  );
 }
 const waitInLogs = (d: Pick<DaemonProcess, "logPath" | "log" | "stderr">, what: string | RegExp) =>
-  waitFor(`${what} in the log files`, () => {
-    const text = allLogs(d);
-    return (typeof what === "string" ? text.includes(what) : what.test(text)) ? text : undefined;
-  }, undefined, () => `${allLogs(d).slice(-1500)}\n--- stderr:\n${d.stderr()}`);
+  waitFor(
+    `${what} in the log files`,
+    () => {
+      const text = allLogs(d);
+      return (typeof what === "string" ? text.includes(what) : what.test(text)) ? text : undefined;
+    },
+    undefined,
+    () => `${allLogs(d).slice(-1500)}\n--- stderr:\n${d.stderr()}`,
+  );
 
 describe("the log file or its folder goes away while the daemon rotates", () => {
   test("the log file is deleted: the daemon goes on, recreates it at the next rotation, never touches work()'s file", async () => {

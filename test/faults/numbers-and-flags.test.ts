@@ -64,7 +64,7 @@ describe("numbers: one grammar, the real range in the error line", () => {
   for (const [option, value, expected] of refused) {
     test(`--${option}=${JSON.stringify(value)} → 64, "${expected}"`, async () => {
       const r = await run(["--once", `--${option}=${value}`]);
-      expectRefused(r, 64, new RegExp(`^simple-daemon: invalid value ${escape(JSON.stringify(value))} for --${option}: ${escape(expected)}$`));
+      expectRefused(r, 64, new RegExp(`^simple-daemon: invalid value ${escapeRegExp(JSON.stringify(value))} for --${option}: ${escapeRegExp(expected)}$`));
     });
   }
 
@@ -103,13 +103,17 @@ describe("odd flags: a usage error, never a parser crash", () => {
   }
 
   test("after a command name too: run -_, unit -_, install --_ → 64", async () => {
-    for (const args of [["run", "-_"], ["unit", "-_"], ["install", "--_"]]) {
+    for (const args of [
+      ["run", "-_"],
+      ["unit", "-_"],
+      ["install", "--_"],
+    ]) {
       const r = await runToEnd([fixture, ...args]);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 64, stderr: `simple-daemon: unknown option ${args[1]}; run with --help for the accepted options\n` });
     }
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

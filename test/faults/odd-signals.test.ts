@@ -2,8 +2,8 @@
 // its default action (without the logs flushed): each has a defined meaning.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { constants } from "node:os";
+import { join } from "node:path";
 import { binaries } from "../support/binaries.ts";
 import { type DaemonProcess, lastLine, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 

@@ -42,9 +42,19 @@ describe("stdout nobody reads", () => {
       for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk);
     })();
     const log = () => readFileSync(logPath, "utf8");
-    await waitFor("the stdout drop line", () => (/^simple-daemon: stdout: cannot write \(it is full\); dropping records until it can$/m.test(stderr) ? true : undefined), undefined, () => stderr);
+    await waitFor(
+      "the stdout drop line",
+      () => (/^simple-daemon: stdout: cannot write \(it is full\); dropping records until it can$/m.test(stderr) ? true : undefined),
+      undefined,
+      () => stderr,
+    );
     const at = lastCycle(log());
-    await waitFor("cycles going on", () => (lastCycle(log()) > at + 2000 ? true : undefined), undefined, () => log().slice(-500));
+    await waitFor(
+      "cycles going on",
+      () => (lastCycle(log()) > at + 2000 ? true : undefined),
+      undefined,
+      () => log().slice(-500),
+    );
     const url = await waitFor("the endpoint", () => /HTTP endpoint on (http:\/\/127\.0\.0\.1:\d+) /.exec(log())?.[1]);
     expect(await droppedMetric(url, "stdout")).toBeGreaterThan(0);
     const sent = performance.now();

@@ -68,7 +68,8 @@ describe("links and foreign files at the log path", () => {
     const live = join(dir, "simple-daemon.log");
     await waitFor("the first rotation", () => (existsSync(`${live}.1`) ? true : undefined));
     // Swap the live file for a link at every chance until the daemon has met one.
-    const seen = () => [live, `${live}.1`, `${live}.moved`].some((f) => existsSync(f) && !lstatSync(f).isSymbolicLink() && readFileSync(f, "utf8").includes("it is a symbolic link, which is never followed"));
+    const seen = () =>
+      [live, `${live}.1`, `${live}.moved`].some((f) => existsSync(f) && !lstatSync(f).isSymbolicLink() && readFileSync(f, "utf8").includes("it is a symbolic link, which is never followed"));
     await waitFor("the daemon to refuse a planted link", () => {
       try {
         if (!lstatSync(live).isSymbolicLink()) {

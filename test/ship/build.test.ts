@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { binaries, ROOT } from "../support/binaries.ts";
-import { listenDatagrams } from "../support/dgram-listener.ts";
 import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
+import { listenDatagrams } from "../support/dgram-listener.ts";
 import { tierSkipReason } from "../support/tiers.ts";
 import { EM_AARCH64, EM_X86_64, elfFacts } from "./elf.ts";
 
@@ -75,40 +75,53 @@ describe("bun run build", () => {
     expect(once).toMatch(new RegExp(`\\[20\\]INFO - MSG:> Version: ${stamped.replace(/[.+]/g, "\\$&")}\\n.*\\[20\\]INFO - MSG:> PID: \\d+\\n`));
   });
 
-  test("outside a repository the plain version; a tag and an edit show as v0.1.0-dirty", async () => {
-    const plain = projectCopy();
-    expect(await build(plain)).toContain(`dist/simple-daemon  ${VERSION}  this machine`);
-    expect(await ok([join(plain, "dist/simple-daemon"), "--version"], plain)).toBe(`${VERSION}\n`);
+  test(
+    "outside a repository the plain version; a tag and an edit show as v0.1.0-dirty",
+    async () => {
+      const plain = projectCopy();
+      expect(await build(plain)).toContain(`dist/simple-daemon  ${VERSION}  this machine`);
+      expect(await ok([join(plain, "dist/simple-daemon"), "--version"], plain)).toBe(`${VERSION}\n`);
 
-    const tagged = projectCopy();
-    await git(tagged, "init", "-q");
-    await git(tagged, "add", "-A");
-    await git(tagged, "commit", "-q", "-m", "first");
-    await git(tagged, "tag", "v0.1.0");
-    appendFileSync(join(tagged, "src/work.ts"), "// an edit not yet committed\n");
-    await build(tagged);
-    expect(await ok([join(tagged, "dist/simple-daemon"), "--version"], tagged)).toBe(`${VERSION}+v0.1.0-dirty\n`);
-  }, SLOW_MS);
+      const tagged = projectCopy();
+      await git(tagged, "init", "-q");
+      await git(tagged, "add", "-A");
+      await git(tagged, "commit", "-q", "-m", "first");
+      await git(tagged, "tag", "v0.1.0");
+      appendFileSync(join(tagged, "src/work.ts"), "// an edit not yet committed\n");
+      await build(tagged);
+      expect(await ok([join(tagged, "dist/simple-daemon"), "--version"], tagged)).toBe(`${VERSION}+v0.1.0-dirty\n`);
+    },
+    SLOW_MS,
+  );
 
-  test("--target: one binary per Linux target beside the host's, which is kept; SHA256SUMS checks with sha256sum -c", async () => {
-    for (const [target, want] of Object.entries(TARGETS)) {
-      expect({ target, ...elfFacts(join(dist, `simple-daemon-${target}`)) }).toEqual({ target, ...want });
-    }
-    expect(elfFacts(join(dist, "simple-daemon")).machine).toBe(process.arch === "arm64" ? EM_AARCH64 : EM_X86_64);
-    expect(sha256(join(dist, "simple-daemon"))).toBe(hostBefore);
-    const binariesThere = ["simple-daemon", ...Object.keys(TARGETS).map((t) => `simple-daemon-${t}`)].sort();
-    expect(readdirSync(dist).sort()).toEqual(["SHA256SUMS", ...binariesThere].sort());
-    const sums = readFileSync(join(dist, "SHA256SUMS"), "utf8");
-    expect(sums.trimEnd().split("\n").map((line) => line.replace(/^[0-9a-f]{64} {2}/, ""))).toEqual(binariesThere);
-    const check = await runToEnd(["sha256sum", "--check", "--strict", "SHA256SUMS"], { cwd: dist });
-    expect({ code: check.code, stdout: check.stdout }).toEqual({ code: 0, stdout: binariesThere.map((f) => `${f}: OK\n`).join("") });
-    // And it is a real check: a changed binary fails it.
-    appendFileSync(join(dist, "simple-daemon-linux-x64"), "\0");
-    expect((await runToEnd(["sha256sum", "--check", "--strict", "SHA256SUMS"], { cwd: dist })).code).toBe(1);
-    // A build rewrites SHA256SUMS for what dist/ holds now.
-    await build(project);
-    expect((await runToEnd(["sha256sum", "--check", "--strict", "SHA256SUMS"], { cwd: dist })).code).toBe(0);
-  }, SLOW_MS);
+  test(
+    "--target: one binary per Linux target beside the host's, which is kept; SHA256SUMS checks with sha256sum -c",
+    async () => {
+      for (const [target, want] of Object.entries(TARGETS)) {
+        expect({ target, ...elfFacts(join(dist, `simple-daemon-${target}`)) }).toEqual({ target, ...want });
+      }
+      expect(elfFacts(join(dist, "simple-daemon")).machine).toBe(process.arch === "arm64" ? EM_AARCH64 : EM_X86_64);
+      expect(sha256(join(dist, "simple-daemon"))).toBe(hostBefore);
+      const binariesThere = ["simple-daemon", ...Object.keys(TARGETS).map((t) => `simple-daemon-${t}`)].sort();
+      expect(readdirSync(dist).sort()).toEqual(["SHA256SUMS", ...binariesThere].sort());
+      const sums = readFileSync(join(dist, "SHA256SUMS"), "utf8");
+      expect(
+        sums
+          .trimEnd()
+          .split("\n")
+          .map((line) => line.replace(/^[0-9a-f]{64} {2}/, "")),
+      ).toEqual(binariesThere);
+      const check = await runToEnd(["sha256sum", "--check", "--strict", "SHA256SUMS"], { cwd: dist });
+      expect({ code: check.code, stdout: check.stdout }).toEqual({ code: 0, stdout: binariesThere.map((f) => `${f}: OK\n`).join("") });
+      // And it is a real check: a changed binary fails it.
+      appendFileSync(join(dist, "simple-daemon-linux-x64"), "\0");
+      expect((await runToEnd(["sha256sum", "--check", "--strict", "SHA256SUMS"], { cwd: dist })).code).toBe(1);
+      // A build rewrites SHA256SUMS for what dist/ holds now.
+      await build(project);
+      expect((await runToEnd(["sha256sum", "--check", "--strict", "SHA256SUMS"], { cwd: dist })).code).toBe(0);
+    },
+    SLOW_MS,
+  );
 
   test("bad input: one line on stderr, 64 (usage) or 73 (can't create), nothing written", async () => {
     const before = readFileSync(join(dist, "SHA256SUMS"), "utf8");
@@ -161,17 +174,22 @@ describe.skipIf(skipReason !== null)("the arm64 binary under qemu-user", () => {
     return { readyMs, code: await d.exited(), log: d.log() };
   }
 
-  test("--version, then --once: exit 0, READY=1 on the notify socket, the stamped version in the log", async () => {
-    const arm64 = join(dist, "simple-daemon-linux-arm64");
-    const stamped = `${VERSION}+g${commit}`;
-    expect(await ok([...wrapper(), arm64, "--version"], project)).toBe(`${stamped}\n`);
-    const emulated = await onceUntilReady(arm64, wrapper());
-    expect(emulated.code).toBe(0);
-    expect(emulated.log).toContain(`MSG:> Version: ${stamped}\n`);
-    expect(emulated.log).toMatch(/MSG:> RunTimeLoop: /);
-    const native = await onceUntilReady(join(dist, "simple-daemon"), []);
-    const mib = (Bun.file(arm64).size / 2 ** 20).toFixed(1);
-    console.error(`arm64 tier: READY=1 after ${emulated.readyMs.toFixed(0)} ms under ${process.arch === "arm64" ? "no emulation" : "qemu-user"} (host binary: ${native.readyMs.toFixed(0)} ms); arm64 binary ${mib} MiB`);
-  }, SLOW_MS);
+  test(
+    "--version, then --once: exit 0, READY=1 on the notify socket, the stamped version in the log",
+    async () => {
+      const arm64 = join(dist, "simple-daemon-linux-arm64");
+      const stamped = `${VERSION}+g${commit}`;
+      expect(await ok([...wrapper(), arm64, "--version"], project)).toBe(`${stamped}\n`);
+      const emulated = await onceUntilReady(arm64, wrapper());
+      expect(emulated.code).toBe(0);
+      expect(emulated.log).toContain(`MSG:> Version: ${stamped}\n`);
+      expect(emulated.log).toMatch(/MSG:> RunTimeLoop: /);
+      const native = await onceUntilReady(join(dist, "simple-daemon"), []);
+      const mib = (Bun.file(arm64).size / 2 ** 20).toFixed(1);
+      console.error(
+        `arm64 tier: READY=1 after ${emulated.readyMs.toFixed(0)} ms under ${process.arch === "arm64" ? "no emulation" : "qemu-user"} (host binary: ${native.readyMs.toFixed(0)} ms); arm64 binary ${mib} MiB`,
+      );
+    },
+    SLOW_MS,
+  );
 });
-

@@ -40,7 +40,13 @@ export function elfFacts(path: string): ElfFacts {
     if (view.getUint32(ph, true) !== 3) continue;
     const offset = Number(view.getBigUint64(ph + 8, true));
     const size = Number(view.getBigUint64(ph + 32, true));
-    return { machine, interpreter: bytes.subarray(offset, offset + size).toString("latin1").replace(/\0+$/, "") };
+    return {
+      machine,
+      interpreter: bytes
+        .subarray(offset, offset + size)
+        .toString("latin1")
+        .replace(/\0+$/, ""),
+    };
   }
   return { machine, interpreter: null };
 }

@@ -32,10 +32,7 @@ export function buildFlags(): string[] {
  * binary reports package.json's version unless `extra` stamps one.
  */
 export async function compile(entry: string, outfile: string, extra: string[] = []): Promise<void> {
-  const proc = Bun.spawn(
-    [process.execPath, "build", ...BUILD_FLAGS, ...extra, entry, "--outfile", outfile],
-    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
-  );
+  const proc = Bun.spawn([process.execPath, "build", ...BUILD_FLAGS, ...extra, entry, "--outfile", outfile], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   if (code !== 0) throw new Error(`bun build ${entry} failed (${code}):\n${stderr}`);
 }

@@ -134,11 +134,22 @@ export function startDaemon(options: DaemonProcessOptions): DaemonProcess {
     stdout: () => out,
     stderr: () => err,
     waitForLog: (pattern, count = 1) =>
-      waitFor(`${count}× ${pattern} in ${logPath}`, () => {
-        const text = log();
-        return occurrences(text, pattern) >= count ? text : undefined;
-      }, WAIT_MS, () => `${log().slice(-2000)}\n--- stderr:\n${err}`),
-    waitForStdout: (pattern) => waitFor(`${pattern} on stdout`, () => (occurrences(out, pattern) > 0 ? out : undefined), WAIT_MS, () => out.slice(-2000)),
+      waitFor(
+        `${count}× ${pattern} in ${logPath}`,
+        () => {
+          const text = log();
+          return occurrences(text, pattern) >= count ? text : undefined;
+        },
+        WAIT_MS,
+        () => `${log().slice(-2000)}\n--- stderr:\n${err}`,
+      ),
+    waitForStdout: (pattern) =>
+      waitFor(
+        `${pattern} on stdout`,
+        () => (occurrences(out, pattern) > 0 ? out : undefined),
+        WAIT_MS,
+        () => out.slice(-2000),
+      ),
     exited: async () => {
       const code = await proc.exited;
       await pumped;

@@ -42,10 +42,15 @@ function listenAt(path: string): DatagramListener {
     received,
     raw,
     waitFor: (pattern, from = 0) =>
-      waitFor(`a datagram matching ${pattern}`, () => {
-        drain();
-        return received.slice(from).find((m) => pattern.test(m));
-      }, undefined, () => received.join("\n")),
+      waitFor(
+        `a datagram matching ${pattern}`,
+        () => {
+          drain();
+          return received.slice(from).find((m) => pattern.test(m));
+        },
+        undefined,
+        () => received.join("\n"),
+      ),
     [Symbol.dispose]: () => socket.close(),
   };
 }

@@ -68,14 +68,20 @@ const exists = async (image: string) => (await podman(["image", "exists", image]
 export async function localBaseImages(): Promise<{ runtime: string; bun: string }> {
   const rootfs = await ensureRootfs();
   const stamp = Bun.file(join(rootfs, ".systemd-tier-rootfs-stamp"));
-  const rootfsId = createHash("sha256").update(await stamp.text()).digest("hex").slice(0, 12);
+  const rootfsId = createHash("sha256")
+    .update(await stamp.text())
+    .digest("hex")
+    .slice(0, 12);
   const runtime = `localhost/sd-test-runtime:${rootfsId}`;
   if (!(await exists(runtime))) {
     const tar = Bun.spawn(["tar", "-C", rootfs, "-c", "."], { stdout: "pipe" });
     await podman(["import", "--quiet", "-", runtime], { stdin: await new Response(tar.stdout).blob() });
   }
   const cache = Bun.spawnSync([process.execPath, "pm", "cache"]).stdout.toString().trim().split("\n").at(-1) ?? "";
-  const bunId = createHash("sha256").update(`${rootfsId} ${Bun.version} ${Bun.revision} ${await Bun.file(join(ROOT, "bun.lock")).text()}`).digest("hex").slice(0, 12);
+  const bunId = createHash("sha256")
+    .update(`${rootfsId} ${Bun.version} ${Bun.revision} ${await Bun.file(join(ROOT, "bun.lock")).text()}`)
+    .digest("hex")
+    .slice(0, 12);
   const bun = `localhost/sd-test-bun:${bunId}`;
   if (!(await exists(bun))) {
     const context = tempDir("sd-bun-image-");

@@ -32,10 +32,11 @@
  *   caller (`loginctl enable-linger` → "Protocol driver not attached", EUNATCH; 252 did not):
  *   run what talks to logind in a unit, `systemd-run --quiet --wait --pipe loginctl …`.
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+
+import { describe } from "bun:test";
+import { closeSync, type Dirent, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { describe } from "bun:test";
 import { tierSkipReason } from "./tiers.ts";
 
 /** PATH inside the container (a clean one: the host's PATH means nothing there). */
@@ -222,11 +223,21 @@ function debianMirror(suite: string): string {
   if (fromEnv) return fromEnv;
   const dir = "/etc/apt/sources.list.d";
   let fallback: string | undefined;
-  const sourceFiles = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".sources")).sort().map((f) => join(dir, f)) : [];
+  const sourceFiles = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".sources"))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
   for (const file of sourceFiles) {
     for (const stanza of readFileSync(file, "utf8").split(/\n\s*\n/)) {
       const field = (name: string) =>
-        stanza.split("\n").find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim().split(/\s+/) ?? [];
+        stanza
+          .split("\n")
+          .find((l) => l.toLowerCase().startsWith(`${name}:`))
+          ?.slice(name.length + 1)
+          .trim()
+          .split(/\s+/) ?? [];
       if (field("enabled")[0]?.toLowerCase() === "no") continue;
       const uri = field("uris")[0];
       if (!field("types").includes("deb") || uri === undefined) continue;
@@ -237,7 +248,10 @@ function debianMirror(suite: string): string {
   }
   if (existsSync("/etc/apt/sources.list")) {
     for (const line of readFileSync("/etc/apt/sources.list", "utf8").split("\n")) {
-      const words = line.replace(/\[[^\]]*\]/, "").trim().split(/\s+/);
+      const words = line
+        .replace(/\[[^\]]*\]/, "")
+        .trim()
+        .split(/\s+/);
       if (words[0] !== "deb" || !words[1] || !words[2]) continue;
       if (words[2] === suite) return words[1];
       if (!words[2].includes("-")) fallback ??= words[1];
@@ -353,10 +367,12 @@ async function buildRootfs(suite: string): Promise<string> {
     const t0 = performance.now();
     log(`building the Debian ${suite} rootfs (${PACKAGES.join(", ")}) from ${mirror} into ${target}; ~45 s the first time, log: ${logPath}`);
     const logFd = openSync(logPath, "w");
-    const proc = Bun.spawn(
-      ["unshare", "--mount", "--propagation", "private", "debootstrap", "--variant=minbase", `--include=${PACKAGES.join(",")}`, suite, tmp, mirror],
-      { stdin: "ignore", stdout: logFd, stderr: logFd, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } },
-    );
+    const proc = Bun.spawn(["unshare", "--mount", "--propagation", "private", "debootstrap", "--variant=minbase", `--include=${PACKAGES.join(",")}`, suite, tmp, mirror], {
+      stdin: "ignore",
+      stdout: logFd,
+      stderr: logFd,
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     closeSync(logFd);
     const code = await within(proc.exited, DEBOOTSTRAP_TIMEOUT_MS);
     if (code === undefined) proc.kill("SIGKILL");
@@ -389,7 +405,7 @@ function cgroupHierarchies(): string[] {
 /** Every PID in a cgroup and its descendants (host PID numbers). */
 function cgroupPids(dir: string): number[] {
   const pids: number[] = [];
-  let entries;
+  let entries: Dirent[];
   try {
     for (const line of readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")) if (line) pids.push(Number(line));
     entries = readdirSync(dir, { withFileTypes: true });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/daemon-process.ts";
-import { SystemdContainer, ensureRootfs, systemdTierSkipReason } from "../support/systemd-container.ts";
+import { ensureRootfs, SystemdContainer, systemdTierSkipReason } from "../support/systemd-container.ts";
 import { tierSkipReason } from "../support/tiers.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
@@ -62,25 +62,27 @@ describe.skipIf(reason !== null)("systemd container harness", () => {
 
     await booted().exec(["systemd-run", "--quiet", "--wait", "--unit=sdtest-hello", "-p", "Type=exec", "/usr/local/bin/sdtest-hello"]);
     // journald reads the stdout stream asynchronously, so the line may land after the unit ends.
-    const entry = await booted().waitUntil("the unit's line in the journal", async () =>
-      (await booted().journal(["-u", "sdtest-hello.service"])).find((e) => e.MESSAGE === message),
-    );
+    const entry = await booted().waitUntil("the unit's line in the journal", async () => (await booted().journal(["-u", "sdtest-hello.service"])).find((e) => e.MESSAGE === message));
     expect(entry._SYSTEMD_UNIT).toBe("sdtest-hello.service");
     expect(entry._TRANSPORT).toBe("stdout");
   });
 
-  test("shutdown cleans up, and the next boot starts from the clean rootfs", async () => {
-    const first = booted();
-    await first.exec(["sh", "-c", "echo written > /etc/sdtest-marker"]);
-    await first.shutdown();
-    await first.shutdown(); // idempotent
-    expect(existsSync(`/proc/${first.leaderPid}`)).toBe(false);
-    expect(existsSync(`/sys/fs/cgroup/systemd/${first.machine}`)).toBe(false);
-    expect(existsSync(`/run/systemd/nspawn/propagate/${first.machine}`)).toBe(false);
+  test(
+    "shutdown cleans up, and the next boot starts from the clean rootfs",
+    async () => {
+      const first = booted();
+      await first.exec(["sh", "-c", "echo written > /etc/sdtest-marker"]);
+      await first.shutdown();
+      await first.shutdown(); // idempotent
+      expect(existsSync(`/proc/${first.leaderPid}`)).toBe(false);
+      expect(existsSync(`/sys/fs/cgroup/systemd/${first.machine}`)).toBe(false);
+      expect(existsSync(`/run/systemd/nspawn/propagate/${first.machine}`)).toBe(false);
 
-    await using second = await SystemdContainer.boot();
-    expect(second.machine).not.toBe(first.machine);
-    expect((await second.exec(["test", "-e", "/etc/sdtest-marker"], { allowFailure: true })).code).toBe(1);
-    expect(existsSync(join(await ensureRootfs(), "etc/sdtest-marker"))).toBe(false); // the cache stays pristine
-  }, BOOT_MS);
+      await using second = await SystemdContainer.boot();
+      expect(second.machine).not.toBe(first.machine);
+      expect((await second.exec(["test", "-e", "/etc/sdtest-marker"], { allowFailure: true })).code).toBe(1);
+      expect(existsSync(join(await ensureRootfs(), "etc/sdtest-marker"))).toBe(false); // the cache stays pristine
+    },
+    BOOT_MS,
+  );
 });

@@ -6,11 +6,10 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { DAEMON_NAME } from "../../src/defaults.ts";
 import { binaries } from "../support/binaries.ts";
-import { SystemdContainer, describeEachSuite } from "../support/systemd-container.ts";
+import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);
-
 
 type Entry = Record<string, unknown>;
 const BOOT_MS = 600_000;
@@ -41,65 +40,73 @@ describeEachSuite("systemctl reload under a real systemd", (suite) => {
     expect(version).toBe(expected[suite] ?? version);
   });
 
-  test("the installed unit's type follows the systemd: notify-reload from 253 on, with no ExecReload=", async () => {
-    const text = (await box.exec(["cat", `/etc/systemd/system/${UNIT}`])).stdout;
-    if (version >= 253) {
-      expect(text).toContain("\nType=notify-reload\n");
-      expect(text).not.toContain("ExecReload=");
-      expect(await prop("Type")).toBe("notify-reload");
-      expect(await prop("ExecReload")).toBe("");
-      expect(await prop("ReloadSignal")).toBe("1"); // SIGHUP, systemd's default
-    } else {
-      expect(text).toContain("\nType=notify\nExecStart=");
-      expect(await prop("Type")).toBe("notify");
-      expect(await prop("ExecReload")).toContain("path=/bin/kill ; argv[]=/bin/kill -HUP $MAINPID");
-    }
-    expect(await prop("ActiveState")).toBe("active");
-  }, TEST_MS);
+  test(
+    "the installed unit's type follows the systemd: notify-reload from 253 on, with no ExecReload=",
+    async () => {
+      const text = (await box.exec(["cat", `/etc/systemd/system/${UNIT}`])).stdout;
+      if (version >= 253) {
+        expect(text).toContain("\nType=notify-reload\n");
+        expect(text).not.toContain("ExecReload=");
+        expect(await prop("Type")).toBe("notify-reload");
+        expect(await prop("ExecReload")).toBe("");
+        expect(await prop("ReloadSignal")).toBe("1"); // SIGHUP, systemd's default
+      } else {
+        expect(text).toContain("\nType=notify\nExecStart=");
+        expect(await prop("Type")).toBe("notify");
+        expect(await prop("ExecReload")).toContain("path=/bin/kill ; argv[]=/bin/kill -HUP $MAINPID");
+      }
+      expect(await prop("ActiveState")).toBe("active");
+    },
+    TEST_MS,
+  );
 
-  test("systemctl reload completes through RELOADING=1 → READY=1; the unit stays active, same MainPID", async () => {
-    const pid = await prop("MainPID");
-    const cursor = (await box.exec(["journalctl", "--no-pager", "-n", "0", "--show-cursor", "-q"])).stdout.trim().replace(/^-- cursor: /, "");
-    await box.exec(["systemd-analyze", "log-level", "debug"]);
-    try {
-      const t0 = performance.now();
-      await box.exec(["systemctl", "reload", UNIT]); // returns once systemd's reload job is done
-      console.error(`systemd tier (${suite}): systemctl reload took ${(performance.now() - t0).toFixed(0)} ms`);
-    } finally {
-      await box.exec(["systemd-analyze", "log-level", "info"]);
-    }
-    const reloaded = (e: Entry) => e._PID === "1" && message(e).startsWith(`Reloaded ${UNIT}`);
-    const entries = await box.waitUntil("systemd's Reloaded line", async () => {
-      const all = (await box.journal(["-u", UNIT, "--after-cursor", cursor])).filter((e) => e._PID === "1");
-      return all.some(reloaded) ? all.map(message) : undefined;
-    });
-    // Each step systemd logged, in this order (other lines, e.g. WATCHDOG=1, may come between).
-    const steps =
-      version >= 253
-        ? [
-            `${UNIT}: Changed running -> reload-signal`,
-            `Reloading ${UNIT}`,
-            `${UNIT}: Got notification message from PID ${pid}: RELOADING=1`,
-            `${UNIT}: Changed reload-signal -> reload-notify`,
-            `${UNIT}: Got notification message from PID ${pid}: READY=1`,
-            `${UNIT}: Changed reload-notify -> running`,
-            `${UNIT}/reload finished, result=done`,
-            `Reloaded ${UNIT}`,
-          ]
-        : [`Reloading ${UNIT}`, `${UNIT}/reload finished, result=done`, `Reloaded ${UNIT}`];
-    let at = -1;
-    for (const step of steps) {
-      const next = entries.findIndex((line, i) => i > at && line.includes(step));
-      if (next === -1) throw new Error(`systemd's journal lacks "${step}" after line ${at}:\n${entries.join("\n")}`);
-      at = next;
-    }
-    expect(await prop("ActiveState")).toBe("active");
-    expect(await prop("SubState")).toBe("running");
-    expect(await prop("MainPID")).toBe(pid);
-    expect(await prop("NRestarts")).toBe("0");
-    // The daemon's own side: it finished the reload it announced.
-    await box.waitUntil("the daemon's 'Reload done.'", async () =>
-      (await box.journal(["-u", UNIT, "--after-cursor", cursor])).some((e) => message(e).endsWith("MSG:> Reload done.")) ? true : undefined,
-    );
-  }, TEST_MS);
+  test(
+    "systemctl reload completes through RELOADING=1 → READY=1; the unit stays active, same MainPID",
+    async () => {
+      const pid = await prop("MainPID");
+      const cursor = (await box.exec(["journalctl", "--no-pager", "-n", "0", "--show-cursor", "-q"])).stdout.trim().replace(/^-- cursor: /, "");
+      await box.exec(["systemd-analyze", "log-level", "debug"]);
+      try {
+        const t0 = performance.now();
+        await box.exec(["systemctl", "reload", UNIT]); // returns once systemd's reload job is done
+        console.error(`systemd tier (${suite}): systemctl reload took ${(performance.now() - t0).toFixed(0)} ms`);
+      } finally {
+        await box.exec(["systemd-analyze", "log-level", "info"]);
+      }
+      const reloaded = (e: Entry) => e._PID === "1" && message(e).startsWith(`Reloaded ${UNIT}`);
+      const entries = await box.waitUntil("systemd's Reloaded line", async () => {
+        const all = (await box.journal(["-u", UNIT, "--after-cursor", cursor])).filter((e) => e._PID === "1");
+        return all.some(reloaded) ? all.map(message) : undefined;
+      });
+      // Each step systemd logged, in this order (other lines, e.g. WATCHDOG=1, may come between).
+      const steps =
+        version >= 253
+          ? [
+              `${UNIT}: Changed running -> reload-signal`,
+              `Reloading ${UNIT}`,
+              `${UNIT}: Got notification message from PID ${pid}: RELOADING=1`,
+              `${UNIT}: Changed reload-signal -> reload-notify`,
+              `${UNIT}: Got notification message from PID ${pid}: READY=1`,
+              `${UNIT}: Changed reload-notify -> running`,
+              `${UNIT}/reload finished, result=done`,
+              `Reloaded ${UNIT}`,
+            ]
+          : [`Reloading ${UNIT}`, `${UNIT}/reload finished, result=done`, `Reloaded ${UNIT}`];
+      let at = -1;
+      for (const step of steps) {
+        const next = entries.findIndex((line, i) => i > at && line.includes(step));
+        if (next === -1) throw new Error(`systemd's journal lacks "${step}" after line ${at}:\n${entries.join("\n")}`);
+        at = next;
+      }
+      expect(await prop("ActiveState")).toBe("active");
+      expect(await prop("SubState")).toBe("running");
+      expect(await prop("MainPID")).toBe(pid);
+      expect(await prop("NRestarts")).toBe("0");
+      // The daemon's own side: it finished the reload it announced.
+      await box.waitUntil("the daemon's 'Reload done.'", async () =>
+        (await box.journal(["-u", UNIT, "--after-cursor", cursor])).some((e) => message(e).endsWith("MSG:> Reload done.")) ? true : undefined,
+      );
+    },
+    TEST_MS,
+  );
 });
