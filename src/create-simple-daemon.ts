@@ -5,94 +5,110 @@
  * my-daemon: every `simple-daemon`/`SIMPLE_DAEMON` becomes the new name, `src/defaults.ts` gets
  * the chosen description, mode and interval, and the unit template gets `User=` if asked.
  * The project is assembled in a temporary folder beside the target and renamed into place, so
- * a failure leaves nothing half-written. Then `bun install`, `git init` and a first commit.
+ * a failure leaves nothing half-written. It records where it came from in `.simple-daemon.json`
+ * (src/create/project.ts). Then `bun install`, `git init` and a first commit with the user's
+ * git identity (or the files staged, when there is none).
  *
- * Bad input prints one line and exits 64 (usage) or 73 (cannot create); without a TTY, with
- * --yes, or in CI ($CI set), it never prompts.
+ * `--update` (src/create/update.ts) brings a later version's framework files into a project.
+ *
+ * Bad input — a flag or an answer at the prompt — prints one line and exits 64 (usage) or 73
+ * (cannot create) with nothing written; without a TTY, with --yes, or in CI ($CI set), it never
+ * prompts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import {
+  type Answers,
+  descriptionProblem,
+  EX_CANTCREAT,
+  EX_SOFTWARE,
+  intervalProblem,
+  MANIFEST,
+  manifestOf,
+  manifestText,
+  modeProblem,
+  nameFromFolder,
+  nameProblem,
+  renderProject,
+  say,
+  TOOL,
+  templateVersion,
+  UsageError,
+  userProblem,
+} from "./create/project.ts";
+import { update } from "./create/update.ts";
 import { DAEMON_DESCRIPTION, DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
 import { errnoReason } from "./errno-reason.ts";
-import { upperSnake } from "./options.ts";
-
-const TOOL = "create-simple-daemon";
-const EX_USAGE = 64;
-const EX_SOFTWARE = 70;
-const EX_CANTCREAT = 73;
-/** This package's root: the template is the package itself. */
-const TEMPLATE_ROOT = resolve(import.meta.dir, "..");
-/** What a generated project is made of (package.json `files` lists the same, plus this tool). */
-const TEMPLATE_ENTRIES = ["src", "test", "templates", "bench", "bunfig.toml", "biome.json", "tsconfig.json", "Dockerfile", ".dockerignore", "README.md", "package.json"];
-/**
- * Files only this repository needs: the scaffolder, its test, and two that are written under
- * their real names: the gitignore (npm packs no .gitignore) and the lockfile (no package manager
- * packs a lockfile, so `prepack` copies bun.lock to templates/bun.lock.shipped).
- */
-const LEFT_OUT = new Set(["src/create-simple-daemon.ts", "test/create-simple-daemon.test.ts", "templates/gitignore", "templates/bun.lock.shipped"]);
-/** README lines between these markers describe the scaffolder and stay out of generated READMEs. */
-const README_REPOSITORY_ONLY = /<!-- repository-only -->[\s\S]*?<!-- \/repository-only -->\n*/g;
-
-class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = EX_USAGE,
-  ) {
-    super(message);
-  }
-}
-
-interface Answers {
-  dir: string;
-  name: string;
-  description: string;
-  mode: "passive" | "aggressive";
-  intervalSec: number;
-  /** A unix user for the unit's User=, or null for a dynamic user. */
-  user: string | null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation: each returns an error line, or null when the value is fine.
-
-/** Both an npm package name (lower case, URL-safe) and a systemd unit name, and a variable prefix (starts with a letter). */
-function nameProblem(name: string): string | null {
-  if (!/^[a-z][a-z0-9._-]*$/.test(name) || name.length > 200 || name.endsWith(".service") || name === "node_modules" || name === "favicon.ico") {
-    return `invalid name ${JSON.stringify(name)}: use lower-case letters, digits, '.', '_' and '-', starting with a letter (it names the npm package, the binary and the systemd unit)`;
-  }
-  return null;
-}
-const modeProblem = (mode: string) => (mode === "passive" || mode === "aggressive" ? null : `invalid mode ${JSON.stringify(mode)}: expected passive or aggressive`);
-function intervalProblem(text: string): string | null {
-  const n = text.trim() === "" ? Number.NaN : Number(text);
-  return Number.isFinite(n) && n >= 0 && n <= 2_000_000 ? null : `invalid interval ${JSON.stringify(text)}: expected a number of seconds ≥ 0`;
-}
-const userProblem = (user: string) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(user) ? null : `invalid user ${JSON.stringify(user)}: expected a unix user name`);
-const descriptionProblem = (text: string) => (text.trim() !== "" && !/[\n\r]/.test(text) ? null : "the description must be one non-empty line");
 
 function check(problem: string | null): void {
   if (problem !== null) throw new UsageError(problem);
+}
+
+/**
+ * --user values that weaken the unit's sandbox, and why: each is one warning line, and the
+ * scaffold goes on (the user may know better). A dynamic user (no --user) is one of the daemon's
+ * own, made for it by systemd and gone with it.
+ */
+const SHARED_USER_REASONS: Record<string, string> = {
+  root: "root holds every privilege, so the unit's sandbox is all that stands between a bug in work() and the whole machine",
+  nobody: "nobody is shared by every service that runs as nobody, and NFS maps unknown owners to it: a bug here reaches their processes and files",
+  nfsnobody: "nfsnobody is what NFS maps unknown owners to, and is shared by other services: a bug here reaches their files",
+  nogroup: "nogroup is a shared placeholder account: a bug here reaches the processes and files of everything else running as it",
+};
+/** Debian's static system accounts (base-passwd): each is shared with other services and owns system files. */
+const SYSTEM_ACCOUNTS = [
+  "daemon",
+  "bin",
+  "sys",
+  "sync",
+  "games",
+  "man",
+  "lp",
+  "mail",
+  "news",
+  "uucp",
+  "proxy",
+  "www-data",
+  "backup",
+  "list",
+  "irc",
+  "gnats",
+  "operator",
+  "adm",
+  "messagebus",
+  "systemd-network",
+];
+
+/** Why running the unit as `user` weakens its sandbox, or null. */
+function sharedUserReason(user: string): string | null {
+  if (Object.hasOwn(SHARED_USER_REASONS, user)) return SHARED_USER_REASONS[user] ?? null;
+  if (SYSTEM_ACCOUNTS.includes(user)) return `${user} is a system account shared with other services and may own system files: a bug here reaches them`;
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Arguments and prompts
 
 const USAGE = `Usage: ${TOOL} <dir> [options]
+       ${TOOL} --update [<dir>] [--force] [--no-test]
 
-Creates a new daemon project in <dir>.
+Creates a new daemon project in <dir>, or updates the project in <dir> (default: the current
+folder) to this version's framework files.
 
 Options:
-  --name <name>           npm package, binary and systemd unit name (default: the dir's name)
+  --name <name>           npm package, binary and systemd unit name (default: made from the dir's name)
   --description <text>    one line for package.json, --help and the unit
   --mode passive|aggressive   default stop mode (default: ${DEFAULT_MODE})
   --interval <seconds>    default interval between cycle starts (default: ${DEFAULT_INTERVAL_SEC})
-  --user <unix user>      run the unit as this user (default: a dynamic user)
+  --user <unix user>      run the unit as this user (default: a dynamic user of its own)
   --no-install            do not run bun install
   --no-git                do not run git init and the first commit
-  --force                 write into a folder that is not empty
+  --force                 write into a folder that is not empty; --update: even with uncommitted changes
   --yes, -y               accept the defaults, never prompt
+  --update                replace the framework files you have not changed with this version's
+  --no-test               --update: do not run the project's bun test afterwards
   --help, -h              show this help
   --version, -v           show the version`;
 
@@ -106,6 +122,8 @@ const FLAGS = {
   "no-git": { type: "boolean" },
   force: { type: "boolean" },
   yes: { type: "boolean", short: "y" },
+  update: { type: "boolean" },
+  "no-test": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -116,6 +134,13 @@ function parseCommandLine(argv: string[]): { flags: Flags; dir: string | undefin
   try {
     const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
     if (positionals.length > 1) throw new UsageError(`one target folder expected, got ${positionals.length}: ${positionals.join(" ")}`);
+    if (values.update) {
+      // The scaffold's options are the manifest's: a flag that would change them has no place here.
+      const misplaced = (Object.keys(values) as Array<keyof Flags>).filter((flag) => values[flag] !== undefined && !["update", "force", "no-test", "help", "version"].includes(flag));
+      if (misplaced.length > 0) throw new UsageError(`--update takes only [<dir>], --force and --no-test, not --${misplaced[0]}; run with --help`);
+    } else if (values["no-test"]) {
+      throw new UsageError("--no-test goes with --update; run with --help");
+    }
     return { flags: values, dir: positionals[0] };
   } catch (error) {
     if (error instanceof UsageError) throw error;
@@ -126,28 +151,33 @@ function parseCommandLine(argv: string[]): { flags: Flags; dir: string | undefin
   }
 }
 
-/** Reads answers line by line; lines typed ahead are kept, not lost between questions. */
+/**
+ * Reads answers line by line; lines typed ahead are kept, not lost between questions. A bad
+ * answer ends the run like a bad flag: one line, exit 64, nothing written (run it again with the
+ * answer as a flag, or fix the typo).
+ */
 function lineReader() {
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: false });
   const lines = rl[Symbol.asyncIterator]();
   return {
-    async ask(question: string, fallback: string, problem: (answer: string) => string | null): Promise<string> {
-      for (;;) {
-        process.stdout.write(`${question} (${fallback === "" ? "empty" : fallback}): `);
-        const next = await lines.next();
-        if (next.done) throw new UsageError("input ended before every question was answered");
-        const answer = next.value.trim() === "" ? fallback : next.value.trim();
-        const why = problem(answer);
-        if (why === null) return answer;
-        console.log(`  ${why}`);
-      }
+    /** `fallback` null: no default, an empty answer is a bad one. */
+    async ask(question: string, fallback: string | null, problem: (answer: string) => string | null): Promise<string> {
+      process.stdout.write(fallback === null ? `${question}: ` : `${question} (${fallback === "" ? "empty" : fallback}): `);
+      const next = await lines.next();
+      if (next.done) throw new UsageError("input ended before every question was answered");
+      const answer = next.value.trim() === "" ? (fallback ?? "") : next.value.trim();
+      check(problem(answer));
+      return answer;
     },
     close: () => rl.close(),
   };
 }
 
+/** The name when --name is not given: made from the folder's name, or null when none can be. */
+const folderName = (dir: string) => nameFromFolder(basename(resolve(dir)));
+
 /** Fills what the flags left open: from prompts on a TTY, else from the defaults. */
-async function collectAnswers(flags: Flags, dirArg: string | undefined): Promise<Answers> {
+async function collectAnswers(flags: Flags, dirArg: string | undefined): Promise<{ dir: string; answers: Answers }> {
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true && !flags.yes && !process.env.CI;
   if (flags.name !== undefined) check(nameProblem(flags.name));
   if (flags.mode !== undefined) check(modeProblem(flags.mode));
@@ -156,26 +186,29 @@ async function collectAnswers(flags: Flags, dirArg: string | undefined): Promise
   if (flags.description !== undefined) check(descriptionProblem(flags.description));
   if (!interactive) {
     if (dirArg === undefined) throw new UsageError(`no target folder given; run \`${TOOL} <dir>\``);
-    const name = flags.name ?? basename(resolve(dirArg));
-    check(nameProblem(name));
-    return {
-      dir: dirArg,
+    const name = flags.name ?? folderName(dirArg);
+    if (name === null)
+      throw new UsageError(
+        `no valid name can be made from the folder name ${JSON.stringify(basename(resolve(dirArg)))}: pass --name <name> (lower-case letters, digits, '.', '_', '-', starting with a letter)`,
+      );
+    const answers: Answers = {
       name,
       description: flags.description ?? DAEMON_DESCRIPTION,
       mode: (flags.mode ?? DEFAULT_MODE) as Answers["mode"],
       intervalSec: Number(flags.interval ?? DEFAULT_INTERVAL_SEC),
       user: flags.user ?? null,
     };
+    return { dir: dirArg, answers };
   }
   const reader = lineReader();
   try {
     const dir = dirArg ?? (await reader.ask("Project folder", "my-daemon", (d) => (d === "" ? "a folder is needed" : null)));
-    const name = flags.name ?? (await reader.ask("Name", basename(resolve(dir)), nameProblem));
+    const name = flags.name ?? (await reader.ask("Name", folderName(dir), nameProblem));
     const description = flags.description ?? (await reader.ask("Description", DAEMON_DESCRIPTION, descriptionProblem));
     const mode = flags.mode ?? (await reader.ask("Stop mode, passive or aggressive", DEFAULT_MODE, modeProblem));
     const interval = flags.interval ?? (await reader.ask("Seconds between cycles", String(DEFAULT_INTERVAL_SEC), intervalProblem));
-    const user = flags.user ?? (await reader.ask("Unix user for the service, empty for a dynamic user", "", (u) => (u === "" ? null : userProblem(u))));
-    return { dir, name, description, mode: mode as Answers["mode"], intervalSec: Number(interval), user: user === "" ? null : user };
+    const user = flags.user ?? (await reader.ask("Unix user for the service, empty for a dynamic user of its own", "", (u) => (u === "" ? null : userProblem(u))));
+    return { dir, answers: { name, description, mode: mode as Answers["mode"], intervalSec: Number(interval), user: user === "" ? null : user } };
   } finally {
     reader.close();
   }
@@ -184,73 +217,15 @@ async function collectAnswers(flags: Flags, dirArg: string | undefined): Promise
 // ---------------------------------------------------------------------------------------------
 // The project
 
-/** `simple-daemon` → the name, `SIMPLE_DAEMON` → its upper snake case; the tool's own name stays. */
-function renamer(name: string): (text: string) => string {
-  const upper = upperSnake(name);
-  return (text) => text.replace(/(?<!create-)simple-daemon/g, name).replace(/(?<!CREATE_)SIMPLE_DAEMON/g, upper);
-}
-
-function defaultsModule(a: Answers): string {
-  return `/**
- * The daemon's identity and defaults, written by ${TOOL}; edit them freely.
- */
-import type { InterruptMode } from "./daemon.ts";
-
-/** Logger name, log file and unit name, binary name, and the prefix of the settings' variables. */
-export const DAEMON_NAME = ${JSON.stringify(a.name)};
-/** One line for --help and the unit's Description=. */
-export const DAEMON_DESCRIPTION = ${JSON.stringify(a.description)};
-/** How a stop reaches the loop when --mode is not given. */
-export const DEFAULT_MODE: InterruptMode = ${JSON.stringify(a.mode)};
-/** Seconds between cycle starts when --interval is not given. */
-export const DEFAULT_INTERVAL_SEC = ${a.intervalSec};
-`;
-}
-
-function packageJson(text: string, a: Answers): string {
-  const pkg = JSON.parse(text) as Record<string, unknown>;
-  // What only publishing this package needs goes: bin, files, keywords, the lockfile's pack scripts.
-  const { bin: _bin, files: _files, keywords: _keywords, scripts, ...rest } = pkg;
-  const { prepack: _prepack, postpack: _postpack, ...ownScripts } = scripts as Record<string, string>;
-  return `${JSON.stringify({ ...rest, name: a.name, description: a.description, version: "0.1.0", private: true, scripts: ownScripts }, null, 2)}\n`;
-}
-
-/** Every file of the template, as paths relative to the package root, minus what is left out. */
-function templateFiles(): string[] {
-  const files: string[] = [];
-  for (const entry of TEMPLATE_ENTRIES) {
-    const path = join(TEMPLATE_ROOT, entry);
-    if (!existsSync(path)) throw new UsageError(`the template is incomplete: ${entry} is missing from ${TEMPLATE_ROOT}`, EX_SOFTWARE);
-    if (!statSync(path).isDirectory()) files.push(entry);
-    else for (const file of readdirSync(path, { recursive: true, withFileTypes: true })) if (file.isFile()) files.push(relative(TEMPLATE_ROOT, join(file.parentPath, file.name)));
-  }
-  return files.filter((file) => !LEFT_OUT.has(file) && !file.split("/").includes("node_modules")).sort();
-}
-
-/** Writes the whole project into `into` (an empty folder). */
+/** Writes the whole project into `into` (an empty folder), with its manifest. */
 function writeProject(into: string, a: Answers): void {
-  const rename = renamer(a.name);
-  for (const file of templateFiles()) {
-    let text = readFileSync(join(TEMPLATE_ROOT, file), "utf8");
-    if (file === "package.json") text = packageJson(text, a);
-    if (file === "README.md") text = text.replace(README_REPOSITORY_ONLY, "").replace(/^# simple-daemon\n/, `# simple-daemon\n\n${a.description}\n`);
-    if (file === "src/defaults.ts") text = defaultsModule(a);
-    text = rename(text);
-    if (file === "templates/simple-daemon.service" && a.user !== null) {
-      const dynamic = "@SYSTEM_ONLY@DynamicUser=yes\n";
-      if (!text.includes(dynamic)) throw new UsageError("the unit template has no DynamicUser= line to add User= to", EX_SOFTWARE);
-      // With DynamicUser=yes, an existing static user of this name is used as it is (systemd.exec(5)).
-      text = text.replace(dynamic, `${dynamic}@SYSTEM_ONLY@User=${a.user}\n`);
-    }
-    const target = join(into, rename(file));
+  const files = renderProject(a);
+  for (const [path, file] of files) {
+    const target = join(into, path);
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, text, { mode: statSync(join(TEMPLATE_ROOT, file)).mode & 0o777 });
+    writeFileSync(target, file.text, { mode: file.mode });
   }
-  writeFileSync(join(into, ".gitignore"), readFileSync(join(TEMPLATE_ROOT, "templates/gitignore"), "utf8"));
-  // The exact versions the template was tested with (from a packed package, or a checkout).
-  const shipped = join(TEMPLATE_ROOT, "templates/bun.lock.shipped");
-  const lock = readFileSync(existsSync(shipped) ? shipped : join(TEMPLATE_ROOT, "bun.lock"), "utf8");
-  writeFileSync(join(into, "bun.lock"), rename(lock.replace(/("name": )"create-simple-daemon"/, `$1${JSON.stringify(a.name)}`)));
+  writeFileSync(join(into, MANIFEST), manifestText(manifestOf(files, a)));
 }
 
 /** Reasons a target cannot take the project, checked before anything is written. */
@@ -294,8 +269,8 @@ function mergeConflict(staging: string, target: string): string | null {
  * by file, after every conflict has been checked: files of the template replace the target's,
  * everything else in the target stays.
  */
-function createProject(a: Answers, force: boolean): string {
-  const target = resolve(a.dir);
+function createProject(dir: string, a: Answers, force: boolean): string {
+  const target = resolve(dir);
   const state = checkTarget(target, force);
   const staging = state === "absent" ? join(dirname(target), `.${basename(target)}.${TOOL}-${process.pid}`) : join(target, `.${TOOL}-${process.pid}`);
   try {
@@ -325,15 +300,22 @@ function createProject(a: Answers, force: boolean): string {
   }
 }
 
-function run(argv: string[], cwd: string, env?: Record<string, string | undefined>): number {
+function run(argv: string[], cwd: string): number {
   try {
-    return Bun.spawnSync(argv, { cwd, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, ...env } }).exitCode;
+    return Bun.spawnSync(argv, { cwd, stdio: ["ignore", "inherit", "inherit"] }).exitCode;
   } catch {
     return -1;
   }
 }
 
-/** `git init` and a first commit, unless the folder is already inside a work tree or git is missing. */
+const gitConfig = (key: string, cwd: string) => Bun.spawnSync(["git", "config", "--get", key], { cwd, stdout: "pipe", stderr: "ignore" }).stdout.toString().trim();
+
+/**
+ * `git init` and a first commit with the user's own identity (git config user.name and
+ * user.email). Without one, the files are staged and the first commit is left to the user: an
+ * invented author would sit in the project's history for good. Skipped when the folder is already
+ * inside a work tree, or git is missing.
+ */
 function initGit(target: string): void {
   if (Bun.which("git") === null) {
     console.log("git not found: skipped git init");
@@ -344,17 +326,22 @@ function initGit(target: string): void {
     console.log("already inside a git work tree: skipped git init");
     return;
   }
-  const configured = Bun.spawnSync(["git", "config", "user.email"], { cwd: target, stdout: "pipe", stderr: "ignore" }).stdout.toString().trim() !== "";
-  // Without an identity git refuses to commit; this one says who made the commit.
-  const identity = configured ? {} : { GIT_AUTHOR_NAME: TOOL, GIT_AUTHOR_EMAIL: `${TOOL}@localhost`, GIT_COMMITTER_NAME: TOOL, GIT_COMMITTER_EMAIL: `${TOOL}@localhost` };
-  const ok =
-    run(["git", "init", "--quiet"], target) === 0 && run(["git", "add", "--all"], target) === 0 && run(["git", "commit", "--quiet", "-m", `Initial commit from ${TOOL}`], target, identity) === 0;
-  if (!ok) console.log("git init or the first commit failed; the project itself is complete");
+  if (run(["git", "init", "--quiet"], target) !== 0 || run(["git", "add", "--all"], target) !== 0) {
+    console.log("git init failed; the project itself is complete");
+    return;
+  }
+  if (gitConfig("user.name", target) === "" || gitConfig("user.email", target) === "") {
+    console.log(
+      'git has no user.name and user.email here: the files are staged, the first commit is yours to make (git config --global user.name "…"; git config --global user.email "…"; git commit -m "Initial commit")',
+    );
+    return;
+  }
+  if (run(["git", "commit", "--quiet", "-m", `Initial commit from ${TOOL}`], target) !== 0) console.log('the first commit failed; the files are staged: git commit -m "Initial commit"');
 }
 
-function nextSteps(target: string, a: Answers, installed: boolean): string {
+function nextSteps(dir: string, target: string, a: Answers, installed: boolean): string {
   // The folder as the user named it: relative stays relative, absolute stays absolute.
-  const cd = isAbsolute(a.dir) ? target : relative(process.cwd(), target) || ".";
+  const cd = isAbsolute(dir) ? target : relative(process.cwd(), target) || ".";
   const steps: Array<[string, string]> = [
     [`cd ${cd.includes(" ") ? JSON.stringify(cd) : cd}`, ""],
     ...(installed ? [] : [["bun install", ""] as [string, string]]),
@@ -376,23 +363,25 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (flags.version) {
-    const pkg = JSON.parse(readFileSync(join(TEMPLATE_ROOT, "package.json"), "utf8")) as { version: string };
-    console.log(pkg.version);
+    console.log(templateVersion());
     return 0;
   }
-  const answers = await collectAnswers(flags, dir);
-  const target = createProject(answers, flags.force === true);
+  if (flags.update) return update(dir ?? ".", { force: flags.force === true, test: flags["no-test"] !== true });
+  const { dir: folder, answers } = await collectAnswers(flags, dir);
+  const weakens = answers.user === null ? null : sharedUserReason(answers.user);
+  if (weakens !== null) say(`${TOOL}: warning: --user ${answers.user} weakens the unit's sandbox: ${weakens}; leave --user out for a dynamic user of its own`);
+  const target = createProject(folder, answers, flags.force === true);
   let installed = false;
   if (!flags["no-install"]) {
     const status = run([process.execPath, "install"], target);
     if (status !== 0) {
-      console.error(`${TOOL}: bun install failed (${status}); the project is complete in ${target}: run bun install there`);
+      say(`${TOOL}: bun install failed (${status}); the project is complete in ${target}: run bun install there`);
       return EX_SOFTWARE;
     }
     installed = true;
   }
   if (!flags["no-git"]) initGit(target);
-  console.log(nextSteps(target, answers, installed));
+  console.log(nextSteps(folder, target, answers, installed));
   return 0;
 }
 
@@ -401,6 +390,6 @@ try {
 } catch (error) {
   // A user mistake is one line; anything else is our fault (70), still one line.
   const known = error instanceof UsageError;
-  console.error(`${TOOL}: ${known ? "" : "internal error: "}${(error as Error).message}`);
+  say(`${TOOL}: ${known ? "" : "internal error: "}${(error as Error).message}`);
   process.exitCode = known ? error.exitCode : EX_SOFTWARE;
 }

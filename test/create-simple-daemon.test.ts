@@ -51,12 +51,23 @@ beforeAll(async () => {
 
 const create = (args: string[], cwd: string, options?: { stdin?: string; env?: Record<string, string> }) => run([scaffolder, ...args], cwd, options);
 
+/** A git identity of the test's own (GIT_CONFIG_GLOBAL), and none from the machine's system config. */
+function gitIdentity(name: string, email: string): Record<string, string> {
+  const config = join(tempDir("sd-git-"), "gitconfig");
+  writeFileSync(config, `[user]\n\tname = ${name}\n\temail = ${email}\n`);
+  return { GIT_CONFIG_GLOBAL: config, GIT_CONFIG_NOSYSTEM: "1" };
+}
+/** No git identity at all: an empty global config, no system config, no EMAIL. */
+const NO_GIT_IDENTITY = { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", EMAIL: "", GIT_AUTHOR_NAME: "", GIT_AUTHOR_EMAIL: "", GIT_COMMITTER_NAME: "", GIT_COMMITTER_EMAIL: "" };
+
 describe("the package", () => {
   test("holds the template and the scaffolder, and nothing else", () => {
     const top = [...new Set(packed.map((p) => p.split("/")[0]))].sort();
     expect(top).toEqual([".dockerignore", "Dockerfile", "README.md", "bench", "biome.json", "bunfig.toml", "package.json", "src", "templates", "test", "tsconfig.json"]);
     expect(packed).toContain("src/create-simple-daemon.ts");
-    expect(packed).not.toContain("test/create-simple-daemon.test.ts");
+    expect(packed).toContain("src/create/project.ts");
+    expect(packed).toContain("src/create/update.ts");
+    expect(packed.filter((p) => /^test\/create-|^test\/support\/registry\.ts$/.test(p))).toEqual([]);
     expect(packed).toContain("templates/gitignore");
     // prepack ships the lockfile under a name packers keep, with the pinned versions.
     expect(packed).toContain("templates/bun.lock.shipped");
@@ -72,7 +83,7 @@ describe("a generated project", () => {
     "--yes: the defaults, bun install, git; its tests pass; its binary runs; a README-style edit of work() shows in the log",
     async () => {
       const parent = tempDir("sd-gen-");
-      const created = await create(["my-daemon", "--yes"], parent);
+      const created = await create(["my-daemon", "--yes"], parent, { env: gitIdentity("Ada Lovelace", "ada@example.org") });
       expect(created.code).toBe(0);
       expect(created.stdout).toMatch(/Next steps:\n {2}cd my-daemon\n {2}edit src\/work\.ts +# your loop body\n/);
       expect(created.stdout).toContain("sudo ./dist/my-daemon install --now");
@@ -80,9 +91,9 @@ describe("a generated project", () => {
       const dir = join(parent, "my-daemon");
       // The file list: the package's, minus the scaffolder, renamed, plus .gitignore.
       const expected = packed
-        .filter((p) => !["src/create-simple-daemon.ts", "templates/gitignore", "templates/bun.lock.shipped"].includes(p))
+        .filter((p) => !["src/create-simple-daemon.ts", "templates/gitignore", "templates/bun.lock.shipped"].includes(p) && !p.startsWith("src/create/"))
         .map((p) => p.replace("simple-daemon", "my-daemon"))
-        .concat(".gitignore", "bun.lock")
+        .concat(".gitignore", "bun.lock", ".simple-daemon.json")
         .sort();
       expect(fileList(dir)).toEqual(expected);
       expect(readdirSync(parent)).toEqual(["my-daemon"]);
@@ -94,7 +105,8 @@ describe("a generated project", () => {
       expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# my-daemon\n");
       expect(readFileSync(join(dir, "README.md"), "utf8")).not.toContain("Create your own daemon");
       expect(readFileSync(join(dir, "templates/my-daemon.service"), "utf8")).toContain("@SYSTEM_ONLY@DynamicUser=yes\n@SYSTEM_ONLY@CapabilityBoundingSet=\n");
-      expect(await ok(["git", "log", "--format=%s"], dir)).toBe("Initial commit from create-simple-daemon\n");
+      // The first commit is the user's, under their own git identity.
+      expect(await ok(["git", "log", "--format=%an <%ae> %cn: %s"], dir)).toBe("Ada Lovelace <ada@example.org> Ada Lovelace: Initial commit from create-simple-daemon\n");
       expect(await ok(["git", "status", "--porcelain"], dir)).toBe("");
 
       // Its own tests with the heavy tiers this run has (HEAVY_TESTS and REQUIRE_* pass through:
@@ -132,7 +144,11 @@ describe("a generated project", () => {
       ["some dir", "--name", "queue-watch", "--description", "Watches the queue", "--mode", "aggressive", "--interval", "2.5", "--user", "nobody", "--no-install", "--no-git"],
       parent,
     );
-    expect(created).toMatchObject({ code: 0, stderr: "" });
+    expect(created.code).toBe(0);
+    // nobody is shared with other services: one warning line, and the project is still made.
+    expect(created.stderr).toBe(
+      "create-simple-daemon: warning: --user nobody weakens the unit's sandbox: nobody is shared by every service that runs as nobody, and NFS maps unknown owners to it: a bug here reaches their processes and files; leave --user out for a dynamic user of its own\n",
+    );
     expect(created.stdout).toContain('  cd "some dir"\n  bun install\n');
     const dir = join(parent, "some dir");
     expect(existsSync(join(dir, "node_modules"))).toBe(false);
@@ -215,6 +231,110 @@ describe("a generated project", () => {
     expect(ci.code).toBe(64);
     expect(ci.stdout).toContain("create-simple-daemon: no target folder given");
     expect(ci.stdout).not.toContain("Project folder");
+  });
+});
+
+describe("honest prompts and defaults", () => {
+  /** Runs the scaffolder on a pseudo-terminal (script(1)) with `answers` typed ahead, one per line. */
+  const onTerminal = (args: string, answers: string[], cwd: string) =>
+    run(["script", "-qec", `${scaffolder} ${args}`, "/dev/null"], cwd, { stdin: answers.map((line) => `${line}\n`).join(""), env: { CI: "" } });
+
+  test("the name is made from the folder's: lower-cased, other characters replaced", async () => {
+    const parent = tempDir("sd-name-");
+    for (const [folder, name] of [
+      ["My Daemon", "my-daemon"],
+      ["Über_Watch 2!", "uber_watch-2"],
+      ["queue.watch", "queue.watch"],
+    ]) {
+      const r = await create([folder as string, "--yes", "--no-install", "--no-git"], parent);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(readFileSync(join(parent, folder as string, "src/defaults.ts"), "utf8")).toContain(`export const DAEMON_NAME = "${name}";`);
+      expect(JSON.parse(readFileSync(join(parent, folder as string, "package.json"), "utf8")).name).toBe(name);
+    }
+  });
+
+  test("on a terminal the name offered is the one made from the folder, and a valid one", async () => {
+    const parent = tempDir("sd-name-");
+    const r = await onTerminal("--no-install --no-git", ["My Folder", "", "", "", "", ""], parent);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Name (my-folder): ");
+    expect(readFileSync(join(parent, "My Folder/src/defaults.ts"), "utf8")).toContain('export const DAEMON_NAME = "my-folder";');
+  });
+
+  test("on a terminal, a folder no name can be made from: the name is asked for with no default", async () => {
+    const parent = tempDir("sd-name-");
+    const r = await onTerminal("2024 --no-install --no-git", ["queue-watch", "", "", "", ""], parent);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("\nName: ");
+    expect(r.stdout).not.toContain("Name (");
+    expect(readFileSync(join(parent, "2024/src/defaults.ts"), "utf8")).toContain('export const DAEMON_NAME = "queue-watch";');
+  });
+
+  const badAnswers: Array<[string, string[], RegExp]> = [
+    ["an invalid name", ["x-dir", "Bad Name"], /create-simple-daemon: invalid name "Bad Name": use lower-case letters/],
+    ["no name where none can be offered", ["2024", ""], /create-simple-daemon: invalid name "": use lower-case letters/],
+    ["a bad mode", ["x-dir", "", "", "gentle"], /create-simple-daemon: invalid mode "gentle": expected passive or aggressive\r?\n/],
+    ["a bad interval", ["x-dir", "", "", "", "soon"], /create-simple-daemon: invalid interval "soon": expected a number of seconds ≥ 0\r?\n/],
+    ["a bad user", ["x-dir", "", "", "", "", "Root Admin"], /create-simple-daemon: invalid user "Root Admin": expected a unix user name\r?\n/],
+    ["input that ends before the last question", ["x-dir", "", ""], /create-simple-daemon: input ended before every question was answered\r?\n/],
+  ];
+  for (const [what, answers, message] of badAnswers) {
+    test(`a bad answer at the prompt (${what}): exit 64, one line, nothing written`, async () => {
+      const parent = tempDir("sd-bad-answer-");
+      const r = await onTerminal("--no-install --no-git", answers, parent);
+      expect(r.code).toBe(64);
+      expect(r.stdout).toMatch(message);
+      expect(r.stdout.split("\n").filter((line) => line.includes("create-simple-daemon:"))).toHaveLength(1);
+      expect(r.stdout).not.toMatch(/\n\s+at /);
+      expect(readdirSync(parent)).toEqual([]);
+    });
+  }
+
+  test("--user values that weaken the sandbox get one warning line saying why; the project is made", async () => {
+    const parent = tempDir("sd-user-");
+    const warned: Record<string, string> = {};
+    for (const user of ["root", "nobody", "daemon", "www-data", "bin", "queue-watch"]) {
+      const r = await create([`as-${user}`, "--user", user, "--yes", "--no-install", "--no-git"], parent);
+      expect(r.code).toBe(0);
+      expect(readFileSync(join(parent, `as-${user}/templates/as-${user}.service`), "utf8")).toContain(`@SYSTEM_ONLY@User=${user}\n`);
+      warned[user] = r.stderr;
+    }
+    expect(warned.root).toMatch(/^create-simple-daemon: warning: --user root weakens the unit's sandbox: root holds every privilege, .*; leave --user out for a dynamic user of its own\n$/);
+    expect(warned.nobody).toMatch(/^create-simple-daemon: warning: --user nobody weakens the unit's sandbox: nobody is shared by every service that runs as nobody/);
+    for (const user of ["daemon", "www-data", "bin"]) {
+      expect(warned[user]).toBe(
+        `create-simple-daemon: warning: --user ${user} weakens the unit's sandbox: ${user} is a system account shared with other services and may own system files: a bug here reaches them; leave --user out for a dynamic user of its own\n`,
+      );
+    }
+    expect(warned["queue-watch"]).toBe("");
+  });
+
+  test("a user typed at the prompt that weakens the sandbox gets the same warning", async () => {
+    const parent = tempDir("sd-user-");
+    const r = await onTerminal("--no-install --no-git", ["typed-root", "", "", "", "", "root"], parent);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("create-simple-daemon: warning: --user root weakens the unit's sandbox: root holds every privilege");
+  });
+
+  test("git: without a configured identity the files are staged and the first commit is left to the user, who is told so", async () => {
+    const parent = tempDir("sd-git-");
+    const r = await create(["no-identity", "--yes", "--no-install"], parent, { env: NO_GIT_IDENTITY });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("git has no user.name and user.email here: the files are staged, the first commit is yours to make");
+    const dir = join(parent, "no-identity");
+    const head = await run(["git", "rev-parse", "--verify", "HEAD"], dir, { env: NO_GIT_IDENTITY });
+    expect(head.code).not.toBe(0);
+    const staged = (await ok(["git", "diff", "--cached", "--name-only"], dir)).trim().split("\n").sort();
+    expect(staged).toEqual(fileList(dir));
+  });
+
+  test("--help has no colour codes when stdout is not a terminal", async () => {
+    const r = await create(["--help"], tempDir("sd-help-"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith("Usage: create-simple-daemon <dir> [options]\n");
+    expect(r.stdout).toContain("--update");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is looked for
+    expect(r.stdout).not.toMatch(/\x1b/);
   });
 });
 
@@ -325,7 +445,10 @@ describe("bad input: one line, exit 64 or 73, nothing left behind", () => {
   const cases: Array<[string, string[], number, RegExp]> = [
     ["upper-case name", ["x", "--name", "My-Daemon"], 64, /^create-simple-daemon: invalid name "My-Daemon": use lower-case letters/],
     ["a name with a space", ["x", "--name", "my daemon"], 64, /^create-simple-daemon: invalid name "my daemon"/],
-    ["a name starting with a digit", ["1st"], 64, /^create-simple-daemon: invalid name "1st"/],
+    ["a name starting with a digit", ["x", "--name", "1st"], 64, /^create-simple-daemon: invalid name "1st"/],
+    ["a folder no name can be made from", ["1st"], 64, /^create-simple-daemon: no valid name can be made from the folder name "1st": pass --name <name> \(/],
+    ["--update with a scaffold option", ["x", "--update", "--name", "y"], 64, /^create-simple-daemon: --update takes only \[<dir>\], --force and --no-test, not --name; run with --help$/],
+    ["--no-test without --update", ["x", "--no-test"], 64, /^create-simple-daemon: --no-test goes with --update; run with --help$/],
     ["a scoped npm name (not a unit name)", ["x", "--name", "@me/daemon"], 64, /^create-simple-daemon: invalid name "@me\/daemon"/],
     ["a bad mode", ["x", "--mode", "gentle"], 64, /^create-simple-daemon: invalid mode "gentle": expected passive or aggressive$/],
     ["a bad interval", ["x", "--interval=-1"], 64, /^create-simple-daemon: invalid interval "-1"/],
