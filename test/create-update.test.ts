@@ -34,6 +34,8 @@ let b = "";
 /** Two framework files of A that B drops: one the user leaves alone, one the user edits. */
 let dropped = "";
 let droppedEdited = "";
+/** A framework file B leaves as A had it, which the user edits. */
+let editedOnly = "";
 
 beforeAll(async () => {
   const out = tempDir("sd-pack-");
@@ -56,7 +58,7 @@ beforeAll(async () => {
   writeFileSync(join(b, "src/clash.ts"), "export const clash = 'B';\n");
   // Two framework files B drops, chosen from what A has (the template's layout may change).
   const candidates = frameworkFiles(await scaffold("probe"));
-  [dropped = "", droppedEdited = ""] = candidates.filter((p) => p.startsWith("src/") && !["src/sleep.ts", "src/signal-table.ts"].includes(p) && !p.includes("simple-daemon"));
+  [dropped = "", droppedEdited = "", editedOnly = ""] = candidates.filter((p) => p.startsWith("src/") && !["src/sleep.ts", "src/signal-table.ts"].includes(p) && !p.includes("simple-daemon"));
   rmSync(join(b, dropped));
   rmSync(join(b, droppedEdited));
 }, 120_000);
@@ -100,6 +102,7 @@ describe("--update from version A to version B", () => {
     // The user's edits: a framework file B also changes, one B drops, their work() and a file of their own.
     writeFileSync(join(dir, "src/signal-table.ts"), `${readFileSync(join(dir, "src/signal-table.ts"), "utf8")}// my fix\n`);
     writeFileSync(join(dir, droppedEdited), `${readFileSync(join(dir, droppedEdited), "utf8")}// my fix\n`);
+    writeFileSync(join(dir, editedOnly), `${readFileSync(join(dir, editedOnly), "utf8")}// my fix\n`);
     writeFileSync(join(dir, "src/work.ts"), `${readFileSync(join(dir, "src/work.ts"), "utf8")}// my work\n`);
     writeFileSync(join(dir, "src/mine.ts"), "export const mine = 1;\n");
     writeFileSync(join(dir, "src/clash.ts"), "export const clash = 'mine';\n");
@@ -124,6 +127,8 @@ describe("--update from version A to version B", () => {
     expect(r.stdout).toContain(`\nRemoved (this version dropped them; you had not changed them):\n  ${dropped}\n`);
     expect(r.stdout).toContain("  src/signal-table.ts (you changed it): diff -u src/signal-table.ts src/signal-table.ts.new\n");
     expect(r.stdout).toContain("  src/clash.ts (new in this version, and you have a file of that name): diff -u src/clash.ts src/clash.ts.new\n");
+    expect(r.stdout).toContain(`\nKept as you changed them (this version has no change to them):\n  ${editedOnly}\n`);
+    expect(existsSync(join(dir, `${editedOnly}.new`))).toBe(false);
     expect(r.stdout).toContain(`Kept ${droppedEdited}: this version no longer has it; you changed it, so it stays as yours.\n`);
     expect(r.stdout).toContain("  bun add --exact citty@0.2.3   # yours: 0.2.2\n");
     expect(r.stdout).toContain("Tests not run (--no-test): run bun test.\n");

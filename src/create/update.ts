@@ -7,10 +7,11 @@
  *   - unchanged by the user (hash as recorded): replaced by the new version's;
  *   - new in this version: added (or, when the user has a file of that name, written beside it);
  *   - dropped by this version: removed when unchanged, else left as the user's own;
- *   - changed by the user: left as it is, the new version written beside it as `<file>.new` and
- *     listed with a `diff -u` command. A file beside it rather than only a diff command: once this
- *     run's package is gone from bunx's cache there is nothing else to compare with, and an
- *     untracked `.new` shows in `git status` until the user has merged it.
+ *   - changed by the user: left as it is and listed; when this version changes it too, its text
+ *     is written beside it as `<file>.new`, listed with a `diff -u` command. A file beside it
+ *     rather than only a diff command: once this run's package is gone from bunx's cache there is
+ *     nothing else to compare with, and an untracked `.new` shows in `git status` until the user
+ *     has merged it.
  *
  * The user's files (USER_FILES) and any file the manifest does not name are never written;
  * dependency changes are listed instead of written into package.json. It refuses on uncommitted
@@ -43,7 +44,7 @@ export interface UpdateFlags {
   test: boolean;
 }
 
-type Action = "update" | "add" | "remove" | "keep" | "keep-dropped" | "add-user";
+type Action = "update" | "add" | "remove" | "keep" | "keep-same" | "keep-dropped" | "add-user";
 
 interface Step {
   path: string;
@@ -99,6 +100,8 @@ function plan(dir: string, old: Manifest, next: Manifest, rendered: Map<string, 
       steps.push(was === undefined ? { path, action: "add" } : { path, action: "keep", why: "you removed it" });
     } else if (was !== undefined && current === was) {
       steps.push({ path, action: "update" });
+    } else if (now === was) {
+      steps.push({ path, action: "keep-same" });
     } else {
       steps.push({ path, action: "keep", why: was === undefined ? "new in this version, and you have a file of that name" : "you changed it" });
     }
@@ -210,6 +213,7 @@ export function update(dirArg: string, flags: UpdateFlags): number {
     lines.push("Kept as they are; this version's is beside each as <file>.new: merge what you want, then delete the .new file:");
     for (const s of kept) lines.push(`  ${s.path} (${s.why}): diff -u ${shown(s.path)} ${shown(s.path)}.new`);
   }
+  list("Kept as you changed them (this version has no change to them)", pick("keep-same"));
   for (const s of pick("keep-dropped")) lines.push(`Kept ${s.path}: ${s.why}.`);
   if (steps.length === 0) lines.push("Every framework file was already this version's.");
   const deps = dependencyChanges(dir, rendered);
