@@ -1,19 +1,21 @@
 /**
- * Turns raw option values (flags, environment) into the validated settings the daemon runs
- * with. A bad value throws ExitError naming where it came from, the value and what is
- * accepted: exit 64 for a flag (usage), 78 for an environment variable (configuration).
+ * Turns the checked setting values (options.ts parseValues) into what the daemon runs with: the
+ * built-in options as a typed DaemonConfig, and your settings (src/settings.ts) as the object
+ * work() sees on `ctx.settings`. Values were checked already; what is left here are the defaults
+ * that depend on other settings or on the environment ($LOGS_DIRECTORY, `<name>.log`).
  */
 
 import { join } from "node:path";
 import type { LogLevel } from "@logtape/logtape";
 import type { InterruptMode } from "./daemon.ts";
-import { DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
-import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
 import type { LoggingOptions } from "./logging/configure.ts";
 import { parseLogLevel } from "./logging/levels.ts";
-import { compilePercentFormat, DEFAULT_LOG_FORMAT, LogFormatError } from "./logging/percent-format.ts";
-import { acceptedValues, numberRule, type OptionName, type OptionSources, parseNumber, type RawOptions } from "./options.ts";
-import { JOURNAL_SOCKET } from "./systemd/journal.ts";
+import type { ParsedValues, SettingRow } from "./options.ts";
+import type { SettingValues } from "./setting-spec.ts";
+import type { settings } from "./settings.ts";
+
+/** Your settings' values, typed from src/settings.ts: `ctx.settings`. */
+export type UserSettings = SettingValues<typeof settings>;
 
 /** Everything the daemon runs with, validated. */
 export interface DaemonConfig {
@@ -21,6 +23,8 @@ export interface DaemonConfig {
   mode: InterruptMode;
   intervalSec: number;
   shutdownTimeoutSec: number;
+  /** Seconds teardown() may run at exit. */
+  teardownTimeoutSec: number;
   /** Seconds after which a running work() counts as hung (no watchdog pings), or null. */
   workTimeoutSec: number | null;
   onError: "continue" | "exit";
@@ -32,89 +36,67 @@ export interface DaemonConfig {
   /** Where /healthz, /readyz and /metrics are served, or null (the default: off). */
   http: { host: string; port: number } | null;
   logging: LoggingOptions;
+  /** src/settings.ts's values, by declared name. */
+  user: UserSettings;
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
+/** What the defaults depend on besides the settings. */
+export interface ConfigDefaults {
+  /** The daemon's name (src/defaults.ts), baked in at build time. */
+  name: string;
+  /** `$LOGS_DIRECTORY` (systemd's LogsDirectory=), the first of its colon-separated paths. */
+  logsDirectory?: string;
+  stdoutIsJournal?: boolean;
+  stdoutIsTerminal?: boolean;
+}
 
 /**
- * Validates raw options. `defaults.name` is the daemon's name (src/defaults.ts) baked in at build time;
- * `defaults.logsDirectory` is `$LOGS_DIRECTORY` (systemd's LogsDirectory=), the first of its
- * colon-separated paths.
+ * Builds the DaemonConfig from checked values (by key), the table's rows (for your settings) and
+ * the flags that were given at all (`given`: a default and an explicit value can differ in effect).
  */
-export function resolveConfig(raw: RawOptions, sources: OptionSources, defaults: { name: string; logsDirectory?: string; stdoutIsJournal?: boolean; stdoutIsTerminal?: boolean }): DaemonConfig {
-  const fail = (option: OptionName, value: string): never => {
-    const source = sources[option] ?? `--${option}`;
-    const code = source.startsWith("--") ? EX_USAGE : EX_CONFIG;
-    throw new ExitError(`invalid value ${JSON.stringify(value)} for ${source}: expected ${acceptedValues(option)}`, code);
+export function resolveConfig(values: ParsedValues, rows: SettingRow[], defaults: ConfigDefaults, given: ReadonlySet<string> = new Set()): DaemonConfig {
+  const text = (key: string): string | undefined => {
+    const value = values[key];
+    return typeof value === "string" ? value : undefined;
   };
-  const text = (option: OptionName, fallback: string): string => {
-    const value = raw[option];
-    return typeof value === "string" ? value : fallback;
+  const number = (key: string): number | undefined => {
+    const value = values[key];
+    return typeof value === "number" ? value : undefined;
   };
-  const flag = (option: OptionName): boolean => raw[option] === true;
-  // Every numeric option: one grammar and its range from the option table (options.ts parseNumber).
-  const number = (option: OptionName, fallback: number): number => {
-    const value = raw[option];
-    const rule = numberRule(option);
-    if (typeof value !== "string" || rule === undefined) return fallback;
-    return parseNumber(rule, value) ?? fail(option, value);
-  };
-  const choice = <T extends string>(option: OptionName, choices: readonly T[], fallback: T): T => {
-    const value = text(option, fallback);
-    return (choices as readonly string[]).includes(value) ? (value as T) : fail(option, value);
-  };
+  const flag = (key: string): boolean => values[key] === true;
 
-  const name = text("name", defaults.name);
-  if (!NAME_PATTERN.test(name)) fail("name", name);
-  const level = parseLogLevel(text("log-level", "10"));
-  if (level === undefined) fail("log-level", text("log-level", ""));
-  const format = text("log-format", DEFAULT_LOG_FORMAT);
-  try {
-    compilePercentFormat(format);
-  } catch (error) {
-    if (!(error instanceof LogFormatError)) throw error;
-    const source = sources["log-format"] ?? "--log-format";
-    throw new ExitError(`invalid value ${JSON.stringify(format)} for ${source}: ${error.message}`, source.startsWith("--") ? EX_USAGE : EX_CONFIG);
-  }
-  const logDir = text("log-dir", defaults.logsDirectory?.split(":")[0] || "/tmp");
-  if (logDir === "") fail("log-dir", logDir);
-  const logFile = text("log-file", `${name}.log`);
-  if (logFile === "" || logFile.includes("/") || logFile === "." || logFile === "..") fail("log-file", logFile);
-  const maxBytes = number("log-max-bytes", 1048576);
-  const backups = number("log-backups", 2);
-  const syslogSocket = text("syslog-socket", "/dev/log");
-  if (syslogSocket === "") fail("syslog-socket", syslogSocket);
-  const journalSocket = text("journal-socket", JOURNAL_SOCKET);
-  if (journalSocket === "") fail("journal-socket", journalSocket);
-  const path = (option: OptionName): string | null => {
-    const value = raw[option];
-    if (typeof value !== "string") return null;
-    return value.trim() === "" ? fail(option, value) : value;
-  };
-
+  const name = text("name") ?? defaults.name;
+  const logDir = text("log-dir") ?? (defaults.logsDirectory?.split(":")[0] || "/tmp");
+  const maxBytes = number("log-max-bytes") ?? 1048576;
   const logging: LoggingOptions = {
     name,
-    level: level as LogLevel | null,
-    format,
+    // Checked already (options.ts); null is "off".
+    level: (parseLogLevel(text("log-level") ?? "10") ?? null) as LogLevel | null,
+    format: text("log-format") ?? "",
     // Python's maxBytes=0 means "never rotate".
-    file: flag("no-log-file") ? null : { path: join(logDir, logFile), maxBytes: maxBytes === 0 ? Number.MAX_SAFE_INTEGER : maxBytes, backups },
+    file: flag("no-log-file") ? null : { path: join(logDir, text("log-file") ?? `${name}.log`), maxBytes: maxBytes === 0 ? Number.MAX_SAFE_INTEGER : maxBytes, backups: number("log-backups") ?? 2 },
     // `--once` on a terminal is someone trying their work(): show the records unless told not to.
-    stream: flag("stream") || (raw.stream === undefined && flag("once") && defaults.stdoutIsTerminal === true),
+    stream: flag("stream") || (!given.has("stream") && flag("once") && defaults.stdoutIsTerminal === true),
     streamIsJournal: defaults.stdoutIsJournal ?? false,
-    syslogSocket: flag("syslog") ? syslogSocket : null,
-    journalSocket: flag("journal") ? journalSocket : null,
+    syslogSocket: flag("syslog") ? (text("syslog-socket") ?? "/dev/log") : null,
+    journalSocket: flag("journal") ? (text("journal-socket") ?? "") : null,
   };
+  const httpPort = number("http-port");
+  const user: Record<string, string | number | boolean | undefined> = {};
+  for (const row of rows) if (row.user) user[row.key] = values[row.key];
   return {
     name,
-    mode: choice("mode", ["passive", "aggressive"] as const, DEFAULT_MODE),
-    intervalSec: number("interval", DEFAULT_INTERVAL_SEC),
-    shutdownTimeoutSec: number("shutdown-timeout", 10),
-    workTimeoutSec: raw["work-timeout"] === undefined ? null : number("work-timeout", 0),
-    onError: choice("on-error", ["continue", "exit"] as const, "continue"),
+    mode: (text("mode") ?? "passive") as InterruptMode,
+    intervalSec: number("interval") ?? 0,
+    shutdownTimeoutSec: number("shutdown-timeout") ?? 10,
+    teardownTimeoutSec: number("teardown-timeout") ?? 5,
+    workTimeoutSec: number("work-timeout") ?? null,
+    onError: text("on-error") === "exit" ? "exit" : "continue",
     once: flag("once"),
-    pidFile: path("pid-file"),
-    http: raw["http-port"] === undefined ? null : { port: number("http-port", 0), host: path("http-host") ?? "127.0.0.1" },
-    envFile: path("env-file"),
+    pidFile: text("pid-file") ?? null,
+    http: httpPort === undefined ? null : { port: httpPort, host: text("http-host") ?? "127.0.0.1" },
+    envFile: text("env-file") ?? null,
     logging,
+    user: Object.freeze(user) as UserSettings,
   };
 }

@@ -1,117 +1,130 @@
 /**
- * The daemon's options: one table that the CLI (citty's args and --help), the strict flag
- * parser and the environment loader all read. Every option can also be set as
- * `<PREFIX>_<OPTION>` (upper snake case, e.g. SIMPLE_DAEMON_INTERVAL=5); a flag wins over the
- * environment, the environment over the default.
+ * The settings table: the daemon's built-in options (below) and yours (src/settings.ts), in one
+ * declaration format (setting-spec.ts). The flag parser, the environment loader, --help, the
+ * install command and the environment-file template all read it. Every setting is a flag
+ * `--<kebab-name>` and a variable `<PREFIX>_<UPPER_SNAKE>` (SIMPLE_DAEMON_INTERVAL=5); a flag wins
+ * over the environment, the environment over the default.
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
-import { EX_CONFIG, EX_USAGE, ExitError } from "./exit-codes.ts";
-import { DEFAULT_LOG_FORMAT } from "./logging/percent-format.ts";
+import { EX_CONFIG, EX_SOFTWARE, EX_USAGE, ExitError } from "./exit-codes.ts";
+import { parseLogLevel } from "./logging/levels.ts";
+import { compilePercentFormat, DEFAULT_LOG_FORMAT, LogFormatError } from "./logging/percent-format.ts";
+import { BadValue, type NumberSetting, parseSettingText, type SettingSpec, type SettingTable } from "./setting-spec.ts";
+import { settings as userSettings } from "./settings.ts";
 
-type Kind = "string" | "boolean";
-interface OptionSpec {
-  kind: Kind;
-  description: string;
-  /** Shown in --help; the real default may depend on other options (see resolveOptions). */
-  defaultText?: string;
-  valueHint?: string;
-  /** What a valid value looks like, for the error line (numbers: derived from `number`). */
-  accepts?: string;
-  /** For a numeric option: its range and whether a fraction is allowed (see parseNumber). */
-  number?: NumberRule;
-}
-
-/** The one description of a numeric option: the check and its error line both come from it. */
-export interface NumberRule {
-  /** What the value is, for the error line: "a number of seconds", "a whole number of bytes". */
-  what: string;
-  min: number;
-  /** True when `min` itself is refused (a timeout of 0 s). */
-  aboveMin?: boolean;
-  max: number;
-  /** True for whole numbers only (no fraction). */
-  integer: boolean;
-}
+export { parseNumber } from "./setting-spec.ts";
 
 /** The longest any interval or timeout may be: setTimeout's limit is 2^31-1 ms, about 24.8 days. */
 const MAX_SECONDS = 2_000_000;
-const SECONDS = { what: "a number of seconds", min: 0, max: MAX_SECONDS, integer: false } as const;
+const SECONDS = { type: "number", what: "a number of seconds", min: 0, max: MAX_SECONDS, hint: "seconds" } as const;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 
-/** The option table: flag name (kebab case) → how it parses and what it means. */
+function logFormatProblem(format: string): string | null {
+  try {
+    compilePercentFormat(format);
+    return null;
+  } catch (error) {
+    if (error instanceof LogFormatError) return error.message;
+    throw error;
+  }
+}
+
+/** The built-in options: flag name (kebab case) → declaration. Logging settings all apply on a reload. */
 export const OPTION_SPECS = {
-  name: { kind: "string", description: "Application name: logger name, log file name, syslog ident", defaultText: "DAEMON_NAME in src/defaults.ts", accepts: "letters, digits, '.', '_', '-', '@'" },
-  mode: { kind: "string", description: "How a stop reaches the loop", defaultText: DEFAULT_MODE, valueHint: "passive|aggressive", accepts: "passive or aggressive" },
-  interval: {
-    kind: "string",
-    description: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)",
-    defaultText: String(DEFAULT_INTERVAL_SEC),
-    valueHint: "seconds",
-    number: SECONDS,
+  name: {
+    type: "string",
+    help: "Application name: logger name, log file name, syslog ident",
+    defaultText: "DAEMON_NAME in src/defaults.ts",
+    accepts: "letters, digits, '.', '_', '-', '@'",
+    check: (name) => (NAME_PATTERN.test(name) ? null : "expected letters, digits, '.', '_', '-', '@'"),
   },
-  "shutdown-timeout": {
-    kind: "string",
-    description: "Seconds a work() may run after a stop request before it is abandoned (exit 1)",
-    defaultText: "10",
-    valueHint: "seconds",
-    number: { ...SECONDS, aboveMin: true },
-  },
+  mode: { type: "choice", choices: ["passive", "aggressive"], default: DEFAULT_MODE, help: "How a stop reaches the loop", hint: "passive|aggressive" },
+  interval: { ...SECONDS, default: DEFAULT_INTERVAL_SEC, reload: true, help: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)" },
+  "shutdown-timeout": { ...SECONDS, aboveMin: true, default: 10, reload: true, help: "Seconds a work() may run after a stop request before it is abandoned (exit 1)" },
+  "teardown-timeout": { ...SECONDS, aboveMin: true, default: 5, reload: true, help: "Seconds teardown() may run at exit before it is cut off" },
   "work-timeout": {
-    kind: "string",
-    description: "Seconds one work() may run before the loop counts as hung: a WARNING, and no more systemd watchdog pings",
+    ...SECONDS,
+    aboveMin: true,
     defaultText: "none",
-    valueHint: "seconds",
-    number: { ...SECONDS, aboveMin: true },
+    reload: true,
+    help: "Seconds one work() may run before the loop counts as hung: a WARNING, and no more systemd watchdog pings",
   },
-  "on-error": { kind: "string", description: "When work() throws: go on at the next tick, or exit 70", defaultText: "continue", valueHint: "continue|exit", accepts: "continue or exit" },
-  once: { kind: "boolean", description: "Run one cycle, then exit: 0, or 70 when work() threw (on a terminal the records are shown too)" },
-  "log-dir": { kind: "string", description: "Folder of the log file", defaultText: "$LOGS_DIRECTORY, else /tmp", valueHint: "dir", accepts: "a folder path" },
-  "log-file": { kind: "string", description: "Log file name", defaultText: "<name>.log", valueHint: "file", accepts: "a file name without '/'" },
-  "no-log-file": { kind: "boolean", description: "Write no log file" },
+  "on-error": { type: "choice", choices: ["continue", "exit"], default: "continue", reload: true, help: "When work() throws: go on at the next tick, or exit 70", hint: "continue|exit" },
+  once: { type: "boolean", help: "Run one cycle, then exit: 0, or 70 when work() threw (on a terminal the records are shown too)" },
+  "log-dir": { type: "string", reload: true, help: "Folder of the log file", defaultText: "$LOGS_DIRECTORY, else /tmp", hint: "dir", accepts: "a folder path" },
+  "log-file": {
+    type: "string",
+    reload: true,
+    help: "Log file name",
+    defaultText: "<name>.log",
+    hint: "file",
+    accepts: "a file name without '/'",
+    check: (file) => (file.includes("/") || file === "." || file === ".." ? "expected a file name without '/'" : null),
+  },
+  "no-log-file": { type: "boolean", reload: true, help: "Write no log file" },
   "log-max-bytes": {
-    kind: "string",
-    description: "Rotate the log file at this size (0 = never)",
-    defaultText: "1048576",
-    valueHint: "bytes",
-    number: { what: "a whole number of bytes", min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+    type: "number",
+    integer: true,
+    what: "a whole number of bytes",
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    default: 1048576,
+    reload: true,
+    help: "Rotate the log file at this size (0 = never)",
+    hint: "bytes",
   },
-  "log-backups": { kind: "string", description: "Rotated log files kept", defaultText: "2", valueHint: "count", number: { what: "a whole number", min: 0, max: 1000, integer: true } },
-  "log-level": { kind: "string", description: "Lowest level logged", defaultText: "10", valueHint: "level", accepts: "debug|info|warning|error|critical|off or 10|20|30|40|50|0" },
-  "log-format": { kind: "string", description: "Python %-style record format", defaultText: JSON.stringify(DEFAULT_LOG_FORMAT), valueHint: "format", accepts: "a %(field)s format" },
-  stream: { kind: "boolean", description: "Also write records to stdout" },
-  syslog: { kind: "boolean", description: "Also send records to the syslog socket (RFC 3164, facility daemon)" },
-  "syslog-socket": { kind: "string", description: "Syslog socket path", defaultText: "/dev/log", valueHint: "path", accepts: "a socket path" },
-  journal: { kind: "boolean", description: "Also send records to journald natively, with their properties as fields" },
-  "journal-socket": { kind: "string", description: "journald's native socket path", defaultText: "/run/systemd/journal/socket", valueHint: "path", accepts: "a socket path" },
-  "env-file": {
-    kind: "string",
-    description: "KEY=value file of settings, read at start and again on SIGHUP (a missing file is empty)",
-    defaultText: "none",
-    valueHint: "path",
-    accepts: "a file path",
+  "log-backups": { type: "number", integer: true, min: 0, max: 1000, default: 2, reload: true, help: "Rotated log files kept", hint: "count" },
+  "log-level": {
+    type: "string",
+    default: "10",
+    reload: true,
+    help: "Lowest level logged",
+    hint: "level",
+    accepts: "debug|info|warning|error|critical|off or 10|20|30|40|50|0",
+    check: (level) => (parseLogLevel(level) === undefined ? "expected debug|info|warning|error|critical|off or 10|20|30|40|50|0" : null),
   },
+  "log-format": {
+    type: "string",
+    default: DEFAULT_LOG_FORMAT,
+    defaultText: JSON.stringify(DEFAULT_LOG_FORMAT),
+    reload: true,
+    help: "Python %-style record format",
+    hint: "format",
+    check: logFormatProblem,
+  },
+  stream: { type: "boolean", reload: true, help: "Also write records to stdout" },
+  syslog: { type: "boolean", reload: true, help: "Also send records to the syslog socket (RFC 3164, facility daemon)" },
+  "syslog-socket": { type: "string", default: "/dev/log", reload: true, help: "Syslog socket path", hint: "path", accepts: "a socket path" },
+  journal: { type: "boolean", reload: true, help: "Also send records to journald natively, with their properties as fields" },
+  "journal-socket": { type: "string", default: "/run/systemd/journal/socket", reload: true, help: "journald's native socket path", hint: "path", accepts: "a socket path" },
+  "env-file": { type: "string", help: "KEY=value file of settings, read at start and again on SIGHUP (a missing file is empty)", defaultText: "none", hint: "path", accepts: "a file path" },
   "http-port": {
-    kind: "string",
-    description: "Serve /healthz, /readyz and /metrics on this TCP port (0 = any free port)",
+    type: "number",
+    integer: true,
+    what: "a port number",
+    min: 0,
+    max: 65535,
     defaultText: "off",
-    valueHint: "port",
-    number: { what: "a port number", min: 0, max: 65535, integer: true },
+    help: "Serve /healthz, /readyz and /metrics on this TCP port (0 = any free port)",
+    hint: "port",
   },
-  "http-host": { kind: "string", description: "Address the HTTP endpoint listens on", defaultText: "127.0.0.1", valueHint: "address", accepts: "an IP address or host name" },
-  "pid-file": {
-    kind: "string",
-    description: "Write the PID here and hold a lock on it (a second instance refuses, exit 75); removed at exit",
-    defaultText: "none",
-    valueHint: "path",
-    accepts: "a file path",
-  },
-} as const satisfies Record<string, OptionSpec>;
+  "http-host": { type: "string", default: "127.0.0.1", help: "Address the HTTP endpoint listens on", hint: "address", accepts: "an IP address or host name" },
+  "pid-file": { type: "string", defaultText: "none", help: "Write the PID here and hold a lock on it (a second instance refuses, exit 75); removed at exit", hint: "path", accepts: "a file path" },
+} as const satisfies SettingTable;
 
 export type OptionName = keyof typeof OPTION_SPECS;
-/** Raw option values as given (flag or environment), before validation. */
-export type RawOptions = Partial<Record<OptionName, string | boolean>>;
-/** Where each raw value came from, for error lines: "--interval" or "SIMPLE_DAEMON_INTERVAL". */
-export type OptionSources = Partial<Record<OptionName, string>>;
+
+/** One row of the whole table: a built-in option or one of src/settings.ts's. */
+export interface SettingRow {
+  /** The flag without dashes: "log-dir", "disk-path". */
+  flag: string;
+  /** The key the value has: the flag for a built-in, the declared name for yours ("diskPath"). */
+  key: string;
+  spec: SettingSpec;
+  /** True for a setting of src/settings.ts. */
+  user: boolean;
+}
 
 /** Upper snake case of a name: "simple-daemon" → "SIMPLE_DAEMON", "log-dir" → "LOG_DIR". */
 export function upperSnake(name: string): string {
@@ -121,40 +134,55 @@ export function upperSnake(name: string): string {
     .toUpperCase();
 }
 
-/** The environment variable that sets `option`, e.g. SIMPLE_DAEMON_INTERVAL. */
-export function envName(prefix: string, option: OptionName): string {
-  return `${upperSnake(prefix)}_${upperSnake(option)}`;
+/** A declared name as a flag: "diskPath" → "disk-path", "log2File" → "log2-file". */
+export function kebabCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** The rule of a numeric option, or undefined for any other. */
-export function numberRule(option: OptionName): NumberRule | undefined {
-  return (OPTION_SPECS[option] as OptionSpec).number;
+/** The environment variable that sets the setting whose flag is `flag`, e.g. SIMPLE_DAEMON_INTERVAL. */
+export function envName(prefix: string, flag: string): string {
+  return `${upperSnake(prefix)}_${upperSnake(flag)}`;
 }
 
-/** What a valid value of `option` looks like, for the error line: "a number of seconds from 0 to 2000000". */
-export function acceptedValues(option: OptionName): string {
-  const spec = OPTION_SPECS[option] as OptionSpec;
-  const rule = spec.number;
-  if (rule === undefined) return spec.accepts ?? "another value";
-  return rule.aboveMin ? `${rule.what} over ${rule.min}, up to ${rule.max}` : `${rule.what} from ${rule.min} to ${rule.max}`;
-}
-
-/** Plain decimal digits, with an optional fraction: `5`, `0.5`, `.5`, `5.`. */
-const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
-const WHOLE = /^\d+$/;
+const USER_KEY = /^[a-z][a-zA-Z0-9]*$/;
 
 /**
- * The one number grammar of every numeric setting: decimal digits (a fraction only where the
- * rule allows one), surrounding whitespace ignored, inside the rule's range. No sign, no `0x`,
- * no exponent, no `Infinity`, no inner spaces — what JavaScript's Number() would also take.
- * Returns undefined for anything else.
+ * The whole table, built-in rows first, then `user` (src/settings.ts by default) in declaration
+ * order. A user setting whose name is not camelCase letters and digits, or whose flag is a
+ * built-in one, is a programming error: ExitError(70) naming it.
  */
-export function parseNumber(rule: NumberRule, text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!(rule.integer ? WHOLE : DECIMAL).test(trimmed)) return undefined;
-  const n = Number(trimmed);
-  if (!Number.isFinite(n) || n < rule.min || (rule.aboveMin === true && n === rule.min) || n > rule.max) return undefined;
-  return n;
+export function settingRows(user: SettingTable = userSettings): SettingRow[] {
+  const rows: SettingRow[] = Object.entries(OPTION_SPECS).map(([flag, spec]) => ({ flag, key: flag, spec, user: false }));
+  const flags = new Set(rows.map((row) => row.flag));
+  for (const [key, spec] of Object.entries(user)) {
+    if (!USER_KEY.test(key)) throw new ExitError(`src/settings.ts: setting ${JSON.stringify(key)} must be a camelCase name of letters and digits (it becomes --${kebabCase(key)})`, EX_SOFTWARE);
+    const flag = kebabCase(key);
+    if (flags.has(flag)) throw new ExitError(`src/settings.ts: setting ${key} would be --${flag}, which is built in; give it another name`, EX_SOFTWARE);
+    flags.add(flag);
+    rows.push({ flag, key, spec, user: true });
+  }
+  return rows;
+}
+
+/** The rule of a built-in numeric option, or undefined for any other. */
+export function numberRule(option: OptionName): NumberSetting | undefined {
+  const spec: SettingSpec = OPTION_SPECS[option];
+  return spec.type === "number" ? spec : undefined;
+}
+
+/** Raw texts as given, by flag: a string, or `true` for a bare boolean flag, `false` for `--flag=0`-like environment values. */
+export type RawSettings = Record<string, string | true>;
+/** Where each raw value came from, by flag, for error lines: "--interval", "SIMPLE_DAEMON_INTERVAL", "SIMPLE_DAEMON_INTERVAL in /etc/default/x". */
+export type SettingSources = Record<string, string>;
+
+/**
+ * The one place a bad value becomes an exit: the line names the source, the value and what was
+ * expected; a flag is a usage error (64), anything else — environment, environment file — a
+ * configuration error (78).
+ */
+export function badValueError(source: string, value: string | true, reason: string, secret = false): ExitError {
+  const shown = secret ? "(secret, not shown)" : value === true ? "(no value)" : JSON.stringify(value);
+  return new ExitError(`invalid value ${shown} for ${source}: ${reason}`, source.startsWith("--") ? EX_USAGE : EX_CONFIG);
 }
 
 /**
@@ -176,10 +204,10 @@ export function refuseCittyBreakers(argv: string[]): void {
 /**
  * Parses command-line flags strictly against the table: an unknown flag, a missing value, a
  * stray positional or a `--` (the daemon takes no arguments to end the options before) throws
- * ExitError(64) naming it.
+ * ExitError(64) naming it. Values are not checked here (see parseValues).
  */
-export function parseFlags(argv: string[]): { values: RawOptions; sources: OptionSources } {
-  const options = Object.fromEntries(Object.entries(OPTION_SPECS).map(([flag, spec]) => [flag, { type: spec.kind }]));
+export function parseFlags(argv: string[], rows: SettingRow[] = settingRows()): { values: RawSettings; sources: SettingSources } {
+  const options = Object.fromEntries(rows.map((row) => [row.flag, { type: row.spec.type === "boolean" ? ("boolean" as const) : ("string" as const) }]));
   const parse = () => {
     try {
       return parseArgs({ args: argv, options, strict: true, allowPositionals: false, tokens: true });
@@ -191,12 +219,12 @@ export function parseFlags(argv: string[]): { values: RawOptions; sources: Optio
   if (parsed.tokens.some((token) => token.kind === "option-terminator")) {
     throw new ExitError(`unexpected argument "--": no arguments follow the options; run with --help for the accepted options`, EX_USAGE);
   }
-  const values: RawOptions = {};
-  const sources: OptionSources = {};
+  const values: RawSettings = {};
+  const sources: SettingSources = {};
   for (const [flag, value] of Object.entries(parsed.values)) {
-    if (typeof value !== "string" && typeof value !== "boolean") continue;
-    values[flag as OptionName] = value;
-    sources[flag as OptionName] = `--${flag}`;
+    if (typeof value === "string" || value === true) values[flag] = value;
+    else continue;
+    sources[flag] = `--${flag}`;
   }
   return { values, sources };
 }
@@ -217,30 +245,40 @@ function flagErrorLine(error: unknown): string {
   return message.split("\n")[0] ?? "bad arguments";
 }
 
-const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
-const FALSE_WORDS = new Set(["0", "false", "no", "off", ""]);
-
-/**
- * Reads every option not already given as a flag from `<PREFIX>_<OPTION>`. A boolean variable
- * takes 1/true/yes/on or 0/false/no/off; anything else throws ExitError(78), a configuration error.
- */
-export function readEnv(prefix: string, env: Record<string, string | undefined>, given: RawOptions): { values: RawOptions; sources: OptionSources } {
-  const values: RawOptions = {};
-  const sources: OptionSources = {};
-  for (const [flag, spec] of Object.entries(OPTION_SPECS) as [OptionName, OptionSpec][]) {
-    if (given[flag] !== undefined) continue;
-    const variable = envName(prefix, flag);
+/** Reads every setting not already given as a flag from `<PREFIX>_<SETTING>`: raw texts, checked by parseValues. */
+export function readEnv(prefix: string, env: Record<string, string | undefined>, given: RawSettings, rows: SettingRow[] = settingRows()): { values: RawSettings; sources: SettingSources } {
+  const values: RawSettings = {};
+  const sources: SettingSources = {};
+  for (const row of rows) {
+    if (given[row.flag] !== undefined) continue;
+    const variable = envName(prefix, row.flag);
     const raw = env[variable];
     if (raw === undefined) continue;
-    sources[flag] = variable;
-    if (spec.kind === "string") {
-      values[flag] = raw;
-      continue;
-    }
-    const word = raw.trim().toLowerCase();
-    if (TRUE_WORDS.has(word)) values[flag] = true;
-    else if (FALSE_WORDS.has(word)) values[flag] = false;
-    else throw new ExitError(`invalid value ${JSON.stringify(raw)} for ${variable}: expected 1/true/yes/on or 0/false/no/off`, EX_CONFIG);
+    values[row.flag] = raw;
+    sources[row.flag] = variable;
   }
   return { values, sources };
+}
+
+/** Checked values by key ("interval", "diskPath"); a setting that was not given and has no default is absent. */
+export type ParsedValues = Record<string, string | number | boolean>;
+
+/**
+ * Checks every raw value against its row and fills in the defaults: the one grammar for flags,
+ * environment and environment file. Throws the first bad value's ExitError (badValueError).
+ */
+export function parseValues(raw: RawSettings, sources: SettingSources, rows: SettingRow[] = settingRows()): ParsedValues {
+  const values: ParsedValues = {};
+  for (const row of rows) {
+    const text = raw[row.flag];
+    if (text === undefined) {
+      if (row.spec.default !== undefined) values[row.key] = row.spec.default;
+      else if (row.spec.type === "boolean") values[row.key] = false;
+      continue;
+    }
+    const value = parseSettingText(row.spec, text);
+    if (value instanceof BadValue) throw badValueError(sources[row.flag] ?? `--${row.flag}`, text, value.reason, row.spec.secret === true);
+    values[row.key] = value;
+  }
+  return values;
 }

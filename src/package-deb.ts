@@ -20,7 +20,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
 import { EX_CANTCREAT, EX_UNAVAILABLE, EX_USAGE, ExitError } from "./exit-codes.ts";
-import { envName, OPTION_SPECS, type OptionName, upperSnake } from "./options.ts";
+import { envName, settingRows, upperSnake } from "./options.ts";
 
 /** sysexits(3): an input file did not exist or was not readable. */
 const EX_NOINPUT = 66;
@@ -32,7 +32,7 @@ export const BIN_DIR = "/usr/bin";
 export const UNIT_DIR = "/usr/lib/systemd/system";
 const SCRIPTS = ["postinst", "prerm", "postrm"] as const;
 /** Options that make no sense in the settings file: the name is the unit's, --once is not a service. */
-const NOT_SETTINGS: ReadonlySet<OptionName> = new Set<OptionName>(["name", "env-file", "once"]);
+const NOT_SETTINGS: ReadonlySet<string> = new Set(["name", "env-file", "once"]);
 
 /** Debian architecture of an ELF executable, from e_machine (offset 18): x86-64 is 62, AArch64 183. */
 export function debianArch(path: string): "amd64" | "arm64" {
@@ -71,8 +71,8 @@ export function debianVersion(version: string): string {
 }
 
 /**
- * The settings file shipped as /etc/default/<name>: each option as a commented-out
- * `<PREFIX>_<OPTION>=<default>` line with its description, from the same option table the
+ * The settings file shipped as /etc/default/<name>: each setting — built-in and src/settings.ts's
+ * — as a commented-out `<PREFIX>_<SETTING>=<default>` line with its help, from the same table the
  * daemon parses (src/options.ts), so a line uncommented is a valid setting.
  */
 export function envFileTemplate(name: string): string {
@@ -83,10 +83,11 @@ export function envFileTemplate(name: string): string {
     "# to the journal); flags in ExecStart= would win over this file. Keep it readable by all: the",
     "# service runs as a dynamic user. A conffile: upgrades keep your edits, `dpkg --purge` removes it.",
   ];
-  for (const [option, spec] of Object.entries(OPTION_SPECS) as Array<[OptionName, (typeof OPTION_SPECS)[OptionName]]>) {
-    if (NOT_SETTINGS.has(option)) continue;
-    const value = spec.kind === "boolean" ? "1" : "defaultText" in spec && /^[^\s$<"]+$/.test(spec.defaultText) && spec.defaultText !== "none" && spec.defaultText !== "off" ? spec.defaultText : "";
-    lines.push("", `# ${spec.description}${"defaultText" in spec ? ` (default: ${spec.defaultText})` : ""}`, `#${envName(prefix, option)}=${value}`);
+  for (const { flag, spec } of settingRows()) {
+    if (NOT_SETTINGS.has(flag)) continue;
+    const shown = spec.secret ? undefined : (spec.defaultText ?? (spec.default === undefined || spec.type === "boolean" ? undefined : String(spec.default)));
+    const value = spec.type === "boolean" ? "1" : shown !== undefined && /^[^\s$<"]+$/.test(shown) && shown !== "none" && shown !== "off" ? shown : "";
+    lines.push("", `# ${spec.help}${shown === undefined ? "" : ` (default: ${shown})`}`, `#${envName(prefix, flag)}=${value}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -1,109 +1,19 @@
 /**
- * Where the daemon's settings come from, in order of precedence: command-line flags, the
- * environment file (`--env-file`, the unit's `EnvironmentFile=`), the process environment, the
- * defaults. Flags are parsed once; the environment file is read again on every SIGHUP, so an
- * edit takes effect without a restart — and a variable deleted from the file is gone too, even
- * though systemd put it in our process environment at start.
+ * Your daemon's own settings: declare each one here, once. Each then works like the built-in
+ * ones: a flag (`diskPath` → `--disk-path`), an environment variable and environment-file line
+ * (`SIMPLE_DAEMON_DISK_PATH=/srv`), a line in `--help`, checked at start (a bad value: one line,
+ * exit 64 for a flag, 78 for the environment), and typed on `ctx.settings` in work()
+ * (`ctx.settings.diskPath` is a `string`). With `reload: true` a new value from the environment
+ * file applies on `systemctl reload` (SIGHUP); without it, after a restart.
+ *
+ * Types: "string", "number" (`min`, `max`, `integer`), "boolean", "choice" (`choices`). A
+ * setting without a `default` is `undefined` until set. `secret: true` keeps a value out of
+ * the logs and --help — but prefer a systemd credential for a secret (`ctx.credential`, README
+ * "Secrets").
  */
-import { type DaemonConfig, resolveConfig } from "./config.ts";
-import { type EnvFile, EnvFileError, readEnvFile } from "./env-file.ts";
-import { EX_CONFIG, ExitError } from "./exit-codes.ts";
-import { envName, OPTION_SPECS, type OptionName, parseFlags, readEnv, upperSnake } from "./options.ts";
-import { isJournalStream } from "./systemd/journal-stream.ts";
+import { defineSettings } from "./setting-spec.ts";
 
-/** A validated configuration, plus what deserves a WARNING once logging is up. */
-export interface Settings {
-  config: DaemonConfig;
-  warnings: string[];
-}
-
-export class SettingsLoader {
-  readonly #prefix: string;
-  readonly #flags: ReturnType<typeof parseFlags>;
-  readonly #processEnv: Record<string, string | undefined>;
-  /** The environment file's variables at the first load: systemd copied them into our environment. */
-  #fromFileAtStart: Map<string, string> | null = null;
-  /** Whether the environment file existed at some load. */
-  #fileExisted = false;
-
-  /**
-   * Parses the flags strictly (ExitError 64 on a mistake). `prefix` is the daemon's name (src/defaults.ts) whose
-   * upper snake case prefixes every variable (SIMPLE_DAEMON_INTERVAL).
-   */
-  constructor(prefix: string, argv: string[], env: Record<string, string | undefined> = process.env) {
-    this.#prefix = prefix;
-    this.#flags = parseFlags(argv);
-    this.#processEnv = env;
-  }
-
-  /**
-   * Resolves the settings now, reading the environment file if one is configured. Throws
-   * ExitError: 64 for a bad flag value, 78 for a bad variable or an unreadable file.
-   */
-  load(): Settings {
-    const warnings: string[] = [];
-    const envFileVariable = envName(this.#prefix, "env-file");
-    const envFileFlag = this.#flags.values["env-file"];
-    const envFilePath = typeof envFileFlag === "string" ? envFileFlag : this.#processEnv[envFileVariable];
-    let env: Record<string, string | undefined> = this.#processEnv;
-    const fileSources: Record<string, string> = {};
-    if (envFilePath !== undefined && envFilePath !== "") {
-      const first = this.#fromFileAtStart === null;
-      let file: EnvFile | null;
-      try {
-        file = readEnvFile(envFilePath);
-      } catch (error) {
-        if (!(error instanceof EnvFileError)) throw error;
-        // systemd read the file as root and passed its values in our environment; a file only
-        // root may read is still a working start, but a reload cannot see it.
-        if (!(first && error.code === "EACCES")) throw new ExitError(error.message, EX_CONFIG);
-        warnings.push(`${error.message}: running with the values systemd passed; make it readable by the service for reloads to see it`);
-        file = null;
-      }
-      if (file !== null && !file.exists && this.#fileExisted) {
-        throw new ExitError(`${envFilePath} has gone since the start; an empty file clears its settings`, EX_CONFIG);
-      }
-      if (file !== null) {
-        warnings.push(...file.ignored);
-        this.#fileExisted ||= file.exists;
-        this.#fromFileAtStart ??= new Map(Object.entries(file.values));
-        env = { ...this.#processEnv };
-        for (const [key, valueAtStart] of this.#fromFileAtStart) {
-          // Only what the environment got from the file goes with a line deleted from it.
-          if (this.#processEnv[key] === valueAtStart) delete env[key];
-          if (!(key in file.values)) warnings.push(`${key} is no longer in ${envFilePath}: its default applies`);
-        }
-        for (const [key, value] of Object.entries(file.values)) {
-          if (key === envFileVariable) {
-            warnings.push(`${key} in ${envFilePath} has no effect: the file to read cannot be named inside it`);
-            continue;
-          }
-          env[key] = value;
-          fileSources[key] = `${key} in ${envFilePath}`;
-        }
-      } else {
-        this.#fromFileAtStart ??= new Map();
-      }
-    }
-    warnings.push(...this.#unknownVariables(env));
-    const read = readEnv(this.#prefix, env, this.#flags.values);
-    for (const [option, variable] of Object.entries(read.sources) as [OptionName, string][]) {
-      read.sources[option] = fileSources[variable] ?? variable;
-    }
-    const config = resolveConfig(
-      { ...read.values, ...this.#flags.values },
-      { ...read.sources, ...this.#flags.sources },
-      { name: this.#prefix, logsDirectory: this.#processEnv.LOGS_DIRECTORY, stdoutIsJournal: isJournalStream(this.#processEnv), stdoutIsTerminal: process.stdout.isTTY === true },
-    );
-    return { config, warnings };
-  }
-
-  /** Variables with our prefix that name no option: most likely a typo. */
-  #unknownVariables(env: Record<string, string | undefined>): string[] {
-    const known = new Set(Object.keys(OPTION_SPECS).map((option) => envName(this.#prefix, option as OptionName)));
-    const prefix = `${upperSnake(this.#prefix)}_`;
-    return Object.keys(env)
-      .filter((key) => key.startsWith(prefix) && !known.has(key))
-      .map((key) => `${key} names no option and is ignored; run with --help for the list`);
-  }
-}
+export const settings = defineSettings({
+  diskPath: { type: "string", default: "/", help: "Folder whose file system's free space each cycle reports", hint: "path", reload: true },
+  lowDiskMib: { type: "number", default: 512, min: 0, max: 1_000_000_000, integer: true, help: "Log a WARNING when less than this many MiB are free there", hint: "MiB", reload: true },
+});

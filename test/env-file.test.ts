@@ -189,7 +189,7 @@ describe("--env-file", () => {
     const path = envFile("SIMPLE_DAEMON_INTREVAL=5\njust words\n");
     const d = startDaemon({ bin: fixture, args: ["--env-file", path, "--once"] });
     expect(await d.exited()).toBe(0);
-    expect(d.log()).toContain("WARNING - MSG:> SIMPLE_DAEMON_INTREVAL names no option and is ignored; run with --help for the list");
+    expect(d.log()).toContain("WARNING - MSG:> SIMPLE_DAEMON_INTREVAL names no setting and is ignored; run with --help for the list");
     expect(d.log()).toContain(`WARNING - MSG:> ${path} line 2 has no '=' and is ignored`);
   });
 });

@@ -3,10 +3,14 @@
  * cycle-duration histogram, updated by run-loop.ts, read by the HTTP endpoint.
  */
 
+import { UserMetrics } from "./user-metrics.ts";
+
 /** Upper bounds (seconds) of the cycle-duration histogram: from a quick check to a long batch. */
 export const DURATION_BUCKETS_SEC = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300] as const;
 
 export class LoopMetrics {
+  /** Your own counters and gauges (`ctx.metrics`). */
+  readonly user = new UserMetrics();
   /** Unix time (ms) the process started. */
   readonly processStartMs = performance.timeOrigin;
   cycles = 0;

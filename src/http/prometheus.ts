@@ -15,8 +15,11 @@ export function metricPrefix(name: string): string {
   return /^[A-Za-z_]/.test(snake) ? snake : `d_${snake}`;
 }
 
+/** A HELP text as the format wants it: backslash and newline escaped. */
+const helpText = (help: string) => help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+
 function family(lines: string[], name: string, type: "counter" | "gauge" | "histogram", help: string, samples: Array<[string, number]>): void {
-  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  lines.push(`# HELP ${name} ${helpText(help)}`, `# TYPE ${name} ${type}`);
   for (const [suffix, value] of samples) lines.push(`${name}${suffix} ${value}`);
 }
 
@@ -46,6 +49,7 @@ export function renderMetrics(m: LoopMetrics, name: string, rssBytes = process.m
   if (m.lastSuccessSec !== null) {
     family(lines, `${p}_last_success_timestamp_seconds`, "gauge", "Unix time the last cycle without an error ended.", [["", m.lastSuccessSec]]);
   }
+  for (const user of m.user.families()) family(lines, `${p}_${user.name}`, user.type, user.help, [["", user.value]]);
   family(lines, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", [["", m.processStartMs / 1000]]);
   family(lines, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [["", rssBytes]]);
   return `${lines.join("\n")}\n`;

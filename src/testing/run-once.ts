@@ -21,10 +21,10 @@ import { releaseEarlySignals } from "../early-signals.ts";
 import type { Logging, LoggingOptions } from "../logging/configure.ts";
 import { compilePercentFormat } from "../logging/percent-format.ts";
 import { renderMessage } from "../logging/render-message.ts";
-import type { OptionName } from "../options.ts";
+import { kebabCase } from "../options.ts";
 import { runLoop } from "../run-loop.ts";
-import { SettingsLoader } from "../settings.ts";
-import type { Work } from "../work-context.ts";
+import { SettingsLoader } from "../settings-loader.ts";
+import type { DaemonApp, Work } from "../work-context.ts";
 
 // Importing the run loop installed the daemon's start-up signal listeners (early-signals.ts),
 // which would swallow a Ctrl-C for the rest of the test run: a test process keeps its own.
@@ -33,11 +33,12 @@ releaseEarlySignals();
 /** Options of {@link runOnce}. */
 export interface RunOnceOptions {
   /**
-   * Settings as on the command line, by option name: `{ "on-error": "exit", interval: 5 }`;
-   * `true` is a bare flag. Validated as the daemon validates them (a bad value throws its
-   * one-line error). Neither the process environment nor an environment file is read.
+   * Settings as on the command line, by flag or by the name src/settings.ts declares:
+   * `{ "on-error": "exit", interval: 5, diskPath: "/srv" }`; `true` is a bare flag. Validated as
+   * the daemon validates them (a bad value throws its one-line error). Neither the process
+   * environment nor an environment file is read.
    */
-  settings?: Partial<Record<OptionName, string | number | boolean>>;
+  settings?: Record<string, string | number | boolean>;
   /** The stop mode; the default is src/defaults.ts's DEFAULT_MODE, as for the daemon. */
   mode?: InterruptMode;
 }
@@ -63,8 +64,8 @@ const SERVICE_MANAGER_VARIABLES = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_P
 function settingsArgv(settings: RunOnceOptions["settings"] = {}): string[] {
   const argv: string[] = [];
   for (const [name, value] of Object.entries(settings)) {
-    if (value === true) argv.push(`--${name}`);
-    else if (value !== false && value !== undefined) argv.push(`--${name}=${value}`);
+    if (value === true) argv.push(`--${kebabCase(name)}`);
+    else if (value !== false && value !== undefined) argv.push(`--${kebabCase(name)}=${value}`);
   }
   return argv;
 }
@@ -83,12 +84,15 @@ async function memoryLogging(options: LoggingOptions, record: (r: LogRecord) => 
 }
 
 /**
- * Runs `work` for one cycle in this process, as `--once` runs it, and resolves with the records
+ * Runs `work` (or `{ work, setup, teardown }`) for one cycle in this process, as `--once` runs
+ * it — setup() before, teardown() after — and resolves with the records
  * it logged, what it threw and the exit status (see {@link RunOnceResult}). Throws the daemon's
  * own error (an ExitError with its one line) for a bad setting. Not for two runs at once: the
  * daemon's signal handlers and LogTape's configuration belong to the whole process.
  */
-export async function runOnce(work: Work, options: RunOnceOptions = {}): Promise<RunOnceResult> {
+export async function runOnce(code: Work | DaemonApp, options: RunOnceOptions = {}): Promise<RunOnceResult> {
+  const app: DaemonApp = typeof code === "function" ? { work: code } : code;
+  const work = app.work;
   const mode = options.mode === undefined ? [] : [`--mode=${options.mode}`];
   const { config } = new SettingsLoader(DAEMON_NAME, [...settingsArgv(options.settings), ...mode, "--once", "--no-log-file"], {}).load();
   const format = compilePercentFormat(config.logging.format, { oneRecord: true });
@@ -114,7 +118,7 @@ export async function runOnce(work: Work, options: RunOnceOptions = {}): Promise
   const hidden = SERVICE_MANAGER_VARIABLES.map((name) => [name, process.env[name]] as const);
   for (const [name] of hidden) delete process.env[name];
   try {
-    const exitCode = await runLoop(config, observed, logging);
+    const exitCode = await runLoop({ config, app: { ...app, work: observed }, logging });
     return { records, messages: records.map(renderMessage), log: lines.join(""), error, exitCode };
   } finally {
     for (const [name, value] of hidden) if (value !== undefined) process.env[name] = value;

@@ -5,7 +5,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DAEMON_NAME } from "../../src/defaults.ts";
-import { OPTION_SPECS, upperSnake } from "../../src/options.ts";
+import { envName, OPTION_SPECS, settingRows, upperSnake } from "../../src/options.ts";
 import { debianVersion } from "../../src/package-deb.ts";
 import { ROOT } from "../support/binaries.ts";
 import { builtDeb } from "../support/deb-package.ts";
@@ -66,7 +66,9 @@ describe.skipIf(skipReason !== null)("bun run package", () => {
     const env = ok(["sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -xO ./etc/default/${NAME}`, "sh", deb.path]);
     const active = env.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#"));
     expect(active).toEqual([]);
-    expect(env).toContain(`\n#${upperSnake(NAME)}_INTERVAL=${OPTION_SPECS.interval.defaultText}\n`);
+    expect(env).toContain(`\n#${upperSnake(NAME)}_INTERVAL=${OPTION_SPECS.interval.default}\n`);
+    // src/settings.ts's settings are listed too (whatever the project declares there).
+    for (const row of settingRows().filter((r) => r.user)) expect(env).toContain(`\n#${envName(NAME, row.flag)}=`);
   });
 
   test("the file list: binary in /usr/bin, unit in /usr/lib/systemd/system, settings in /etc/default, all root's", async () => {
