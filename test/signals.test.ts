@@ -35,15 +35,13 @@ describe("passive mode", () => {
   test("a stop during the sleep between cycles ends the sleep at once", async () => {
     const d = startDaemon({ bin: fixture, args: ["--mode", "passive", "--interval", "3600"] });
     await d.waitForLog("SleepAfterLoop:");
-    const sent = performance.now();
     d.kill("SIGINT");
-    // The sleep is an hour; the wait on exit() below gives up long before that.
+    // The sleep is an hour: that the exit comes at all inside the test's 60 s timeout is the proof.
     expect(await d.exited()).toBe(0);
     const log = d.log();
     expect(log).toContain("Received 2 signal.");
     expect(log).not.toContain("work cycle 2");
     expect(lastLine(log)).toEndWith("Graceful Interrupt...");
-    expect(performance.now() - sent).toBeLessThan(3600_000);
   });
 });
 
