@@ -5,12 +5,13 @@
  * LogsDirectory=/StateDirectory=/CacheDirectory= (systemd.exec(5) table "Automatic directory
  * creation": /var/log, /var/lib, /var/cache — with DynamicUser= the data lives in a `private/`
  * folder and the plain name is a link — or $XDG_STATE_HOME/log, $XDG_STATE_HOME, $XDG_CACHE_HOME
- * for a user unit; systemd before 251 used $XDG_CONFIG_HOME for the first two).
+ * for a user unit; systemd before 254 uses $XDG_CONFIG_HOME for the first two: measured,
+ * 252 writes ~/.config/<name> and ~/.config/log/<name>, 257 ~/.local/state/…).
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { daemonNameProblem } from "../daemon-name.ts";
 import { EX_USAGE, ExitError } from "../exit-codes.ts";
-import { isValidUnitName } from "./unit-file.ts";
 
 export interface Placement {
   name: string;
@@ -21,6 +22,9 @@ export interface Placement {
   /** Stage under this folder instead of the live system, or null. */
   root: string | null;
 }
+
+/** The first systemd whose user units keep StateDirectory= in $XDG_STATE_HOME, not $XDG_CONFIG_HOME. */
+export const USER_STATE_HOME_SINCE = 254;
 
 export interface Paths {
   /** The binary on disk, and as ExecStart= names it (without --root). */
@@ -37,6 +41,8 @@ export interface Paths {
   dropIns: string[];
   /** Folders of logs, state and cache the service may have left (links and `private/` targets). */
   data: string[];
+  /** A user unit's StateDirectory= under systemd before 254: $XDG_CONFIG_HOME/<name>. */
+  oldUserState: string;
 }
 
 /** Default folders: /usr/local/bin and /etc/systemd/system, or ~/.local/bin and ~/.config/systemd/user with --user. */
@@ -50,11 +56,10 @@ function xdg(variable: string, fallback: string): string {
   return value?.startsWith("/") ? value : join(homedir(), fallback);
 }
 
-/** Exits 64 unless `name` is a valid unit name; returns where everything goes on disk. */
+/** Exits 64 unless `name` is a valid daemon name (src/daemon-name.ts); returns where everything goes on disk. */
 export function resolvePaths(p: Placement): Paths {
-  if (!isValidUnitName(p.name)) {
-    throw new ExitError(`invalid name ${JSON.stringify(p.name)}: a unit name takes letters, digits, '.', '_' and '-', starting with a letter or digit`, EX_USAGE);
-  }
+  const problem = daemonNameProblem(p.name);
+  if (problem !== null) throw new ExitError(problem, EX_USAGE);
   const onDisk = (path: string) => (p.root === null ? path : join(p.root, path));
   const unitDir = onDisk(p.unitDir);
   const unit = join(unitDir, `${p.name}.service`);
@@ -74,5 +79,6 @@ export function resolvePaths(p: Placement): Paths {
     envFile: onDisk(p.user ? join(config, "default", p.name) : `/etc/default/${p.name}`),
     dropIns: [`${unit}.d`, `${timer}.d`],
     data: data.map(onDisk),
+    oldUserState: onDisk(join(config, p.name)),
   };
 }
