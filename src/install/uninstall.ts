@@ -6,10 +6,10 @@
  */
 import { rmSync } from "node:fs";
 import { EX_CANTCREAT, ExitError } from "../exit-codes.ts";
-import { type Placement, resolvePaths } from "./paths.ts";
+import { type Placement, resolvePaths, USER_STATE_HOME_SINCE } from "./paths.ts";
 import { requireServiceManager } from "./preconditions.ts";
 import { exists, isSymlink, perform, readIfExists, type Step } from "./steps.ts";
-import { systemctl } from "./systemctl.ts";
+import { systemctl, systemdVersion } from "./systemctl.ts";
 import { isOurUnit } from "./unit-file.ts";
 
 export interface UninstallRequest extends Placement {
@@ -52,10 +52,14 @@ export function uninstall(request: UninstallRequest): void {
     if (ours || request.force) steps.push(remove(paths.bin));
     else console.log(`${paths.bin} is left alone: no unit of ours points at it (--force removes it)`);
   }
-  const leftovers = [paths.envFile, ...paths.dropIns, ...paths.data].filter(exists);
+  // A user unit's StateDirectory= is $XDG_CONFIG_HOME/<name> before systemd 254 (measured: 252
+  // there, 257 in $XDG_STATE_HOME): counted only there, where it is the unit's and not maybe
+  // another program's settings folder.
+  const oldUserState = live && request.user && (systemdVersion() ?? USER_STATE_HOME_SINCE) < USER_STATE_HOME_SINCE ? [paths.oldUserState] : [];
+  const leftovers = [paths.envFile, ...paths.dropIns, ...paths.data, ...oldUserState].filter(exists);
   if (request.purge) steps.push(...leftovers.map(remove));
   const kept = () => {
-    if (!request.purge && leftovers.length > 0) console.log(`kept ${leftovers.join(", ")} (settings, drop-ins, logs, state): \`uninstall --purge\` removes them`);
+    if (!request.purge && leftovers.length > 0) console.log(`kept ${leftovers.join(", ")} (settings, drop-ins, logs, state, cache): \`uninstall --purge\` removes them`);
   };
   if (steps.length === 0) {
     if (!exists(paths.bin)) console.log(`nothing to remove: neither ${paths.unit} nor ${paths.bin} exists`);
