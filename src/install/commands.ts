@@ -7,20 +7,20 @@
  */
 import { parseArgs } from "node:util";
 import { type ArgsDef, type CommandDef, defineCommand } from "citty";
-import { resolveConfig } from "../config.ts";
 import { DAEMON_DESCRIPTION, DAEMON_NAME } from "../defaults.ts";
 import { parseEnvFile } from "../env-file.ts";
 import { EX_USAGE, ExitError } from "../exit-codes.ts";
-import { parseFlags } from "../options.ts";
+import { parseFlags, parseValues } from "../options.ts";
+import { type CredentialRequest, mergeCredentials, parseCredentialFlag, unitCredentials } from "./credentials.ts";
 import { settingsFromFlags } from "./env-settings.ts";
 import { install, liveUnitType, timeoutStopSec } from "./install.ts";
 import { defaultDirs, resolvePaths } from "./paths.ts";
 import { readIfExists } from "./steps.ts";
 import { checkCalendar, renderTimer } from "./timer-file.ts";
 import { uninstall } from "./uninstall.ts";
-import { renderUnit } from "./unit-file.ts";
+import { isOurUnit, renderUnit, type UnitSettings } from "./unit-file.ts";
 
-type Flag = { type: "string" | "boolean"; description: string; valueHint?: string };
+type Flag = { type: "string" | "boolean"; description: string; valueHint?: string; multiple?: boolean };
 const PLACEMENT: Record<string, Flag> = {
   name: { type: "string", description: `Unit, binary and log folder name (default: ${DAEMON_NAME})`, valueHint: "name" },
   user: { type: "boolean", description: "A user unit (~/.config/systemd/user, systemctl --user) instead of a system one" },
@@ -37,6 +37,15 @@ const UNIT_SHAPE: Record<string, Flag> = {
     valueHint: "expression",
   },
 };
+const CREDENTIAL: Record<string, Flag> = {
+  credential: {
+    type: "string",
+    multiple: true,
+    description:
+      'A secret for the service: LoadCredential=NAME:FILE in the unit (not the world-readable settings file); work() reads ctx.credential("NAME"). Repeatable; the installed unit\'s stay, NAME= removes one',
+    valueHint: "NAME=/path/to/file",
+  },
+};
 const STAGING: Record<string, Flag> = {
   root: { type: "string", description: "Stage the files under this folder; no systemctl (packaging, tests)", valueHint: "dir" },
   "dry-run": { type: "boolean", description: "Print the steps, do none" },
@@ -50,7 +59,7 @@ const ACTIVATION: Record<string, Flag> = {
   now: { type: "boolean", description: "Enable and start it now (restart it if it changed)" },
 };
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** Parses `argv` strictly against `flags`; what follows `--` is returned as the daemon's options. */
 function parse(command: string, flags: Record<string, Flag>, argv: string[]): { values: Values; daemonArgs: string[] } {
@@ -58,11 +67,11 @@ function parse(command: string, flags: Record<string, Flag>, argv: string[]): { 
   const own = split === -1 ? argv : argv.slice(0, split);
   const daemonArgs = split === -1 ? [] : argv.slice(split + 1);
   try {
-    const options = Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, { type: flag.type }]));
+    const options = Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, { type: flag.type, multiple: flag.multiple === true }]));
     const { values } = parseArgs({ args: own, options, strict: true, allowPositionals: false });
     // The daemon's options are checked now (names and values), not at the service's first start.
     const daemon = parseFlags(daemonArgs);
-    resolveConfig(daemon.values, daemon.sources, { name: DAEMON_NAME });
+    parseValues(daemon.values, daemon.sources);
     return { values: values as Values, daemonArgs };
   } catch (error) {
     if (error instanceof ExitError) throw error;
@@ -95,9 +104,24 @@ function unitShape(values: Values) {
   return { description: `${DAEMON_NAME}: ${DAEMON_DESCRIPTION}`, packageName: DAEMON_NAME, watchdogSec };
 }
 
+/** The `--credential NAME=PATH` values, in order, checked (64 for a bad one); none when not given. */
+function credentials(values: Values): CredentialRequest[] {
+  const given = values.credential;
+  return (Array.isArray(given) ? given : []).map(parseCredentialFlag);
+}
+
 function onCalendar(values: Values): string | null {
   const value = values["on-calendar"];
   return typeof value === "string" ? value : null;
+}
+
+/** A file's text, or "" when it is missing or unreadable (`unit` only prints; it needs no root). */
+function readableText(path: string): string {
+  try {
+    return readIfExists(path)?.toString() ?? "";
+  } catch {
+    return "";
+  }
 }
 
 /** The settings file's values, or none when it is missing or unreadable (`unit` only prints; it needs no root). */
@@ -120,9 +144,9 @@ function runningBinary(): string {
 /** `<bin> unit`: prints the unit `install` would write. */
 export const unitCommand: CommandDef = defineCommand({
   meta: { name: "unit", description: "Print the systemd unit that install writes (with --on-calendar, then the timer)" },
-  args: { ...PLACEMENT, ...UNIT_SHAPE } as ArgsDef,
+  args: { ...PLACEMENT, ...UNIT_SHAPE, ...CREDENTIAL } as ArgsDef,
   run({ rawArgs }) {
-    const { values, daemonArgs } = parse("unit", { ...PLACEMENT, ...UNIT_SHAPE }, rawArgs);
+    const { values, daemonArgs } = parse("unit", { ...PLACEMENT, ...UNIT_SHAPE, ...CREDENTIAL }, rawArgs);
     const where = placement(values);
     const paths = resolvePaths(where);
     const calendar = onCalendar(values);
@@ -130,8 +154,12 @@ export const unitCommand: CommandDef = defineCommand({
     // TimeoutStopSec= follows the shutdown timeout: the one given after --, else the settings file's.
     const env = { ...readableSettings(paths.envFile), ...Object.fromEntries(settingsFromFlags(DAEMON_NAME, daemonArgs)) };
     const shape = unitShape(values);
-    const type = calendar !== null ? "oneshot" : liveUnitType();
-    process.stdout.write(renderUnit({ ...shape, name: where.name, binPath: paths.binForUnit, user: where.user, type, timeoutStopSec: timeoutStopSec(DAEMON_NAME, env) }));
+    const type: UnitSettings["type"] = calendar !== null ? "oneshot" : liveUnitType();
+    // Like install: the installed unit's credentials, changed by --credential (only printed: the files are not checked).
+    const installed = readableText(paths.unit);
+    const merged = mergeCredentials(isOurUnit(installed, where.name) ? unitCredentials(installed) : [], credentials(values)).credentials;
+    const settings = { ...shape, name: where.name, binPath: paths.binForUnit, user: where.user, type, timeoutStopSec: timeoutStopSec(DAEMON_NAME, env), credentials: merged };
+    process.stdout.write(renderUnit(settings));
     if (calendar !== null) process.stdout.write(`\n${renderTimer({ name: where.name, description: shape.description, onCalendar: calendar })}`);
   },
 });
@@ -139,13 +167,14 @@ export const unitCommand: CommandDef = defineCommand({
 /** `<bin> install`: copies this binary and its unit into place. */
 export const installCommand: CommandDef = defineCommand({
   meta: { name: "install", description: "Install or upgrade this binary and its systemd unit (daemon-reload; --enable, --now; --on-calendar for a scheduled job)" },
-  args: { ...PLACEMENT, ...UNIT_DIR, ...UNIT_SHAPE, ...ACTIVATION, ...STAGING } as ArgsDef,
+  args: { ...PLACEMENT, ...UNIT_DIR, ...UNIT_SHAPE, ...CREDENTIAL, ...ACTIVATION, ...STAGING } as ArgsDef,
   run({ rawArgs }) {
-    const { values, daemonArgs } = parse("install", { ...PLACEMENT, ...UNIT_DIR, ...UNIT_SHAPE, ...ACTIVATION, ...STAGING }, rawArgs);
+    const { values, daemonArgs } = parse("install", { ...PLACEMENT, ...UNIT_DIR, ...UNIT_SHAPE, ...CREDENTIAL, ...ACTIVATION, ...STAGING }, rawArgs);
     install({
       ...placement(values),
       source: runningBinary(),
       unit: unitShape(values),
+      credentials: credentials(values),
       daemonArgs,
       onCalendar: onCalendar(values),
       enable: values.enable === true,

@@ -15,11 +15,12 @@ import { EX_CANTCREAT, EX_USAGE, ExitError } from "../exit-codes.ts";
 import { DAEMON_VERSION } from "../meta.ts";
 import { envName, numberRule, parseNumber } from "../options.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
+import { type CredentialRequest, mergeCredentials, readableByOthers, requireCredentialFile, unitCredentials } from "./credentials.ts";
 import { mergeEnvFile, settingsFromFlags } from "./env-settings.ts";
 import { installedVersion } from "./installed-version.ts";
 import { type Placement, resolvePaths } from "./paths.ts";
 import { requireServiceManager } from "./preconditions.ts";
-import { isSymlink, perform, readIfExists, type Step } from "./steps.ts";
+import { exists, isSymlink, perform, readIfExists, type Step } from "./steps.ts";
 import { systemctl, systemctlState, systemdVersion } from "./systemctl.ts";
 import { checkCalendar, renderTimer } from "./timer-file.ts";
 import { isOurUnit, isUnedited, renderUnit, type UnitSettings } from "./unit-file.ts";
@@ -27,7 +28,9 @@ import { isOurUnit, isUnedited, renderUnit, type UnitSettings } from "./unit-fil
 export interface InstallRequest extends Placement {
   /** The binary to copy: the running executable. */
   source: string;
-  unit: Omit<UnitSettings, "name" | "binPath" | "user" | "type" | "timeoutStopSec">;
+  unit: Omit<UnitSettings, "name" | "binPath" | "user" | "type" | "timeoutStopSec" | "credentials">;
+  /** `--credential` values in order: set (a path) or remove (null) a LoadCredential= of the unit. */
+  credentials: CredentialRequest[];
   /** The daemon's options given after `--`: they go into the environment file. */
   daemonArgs: string[];
   /** An OnCalendar= expression: install a oneshot job and a timer instead of the loop. */
@@ -49,14 +52,17 @@ export function liveUnitType(): "notify" | "notify-reload" {
 
 /**
  * TimeoutStopSec= for a unit whose settings are `env` (the environment file's values): above
- * `<PREFIX>_SHUTDOWN_TIMEOUT` (10 s when unset or invalid), so the daemon's own deadline acts
- * before systemd's SIGKILL.
+ * `<PREFIX>_SHUTDOWN_TIMEOUT` (10 s when unset or invalid) plus `<PREFIX>_TEARDOWN_TIMEOUT` (5 s),
+ * with 5 s to spare, so the daemon's own deadlines — the last work() cut off, then teardown()
+ * cut off — act before systemd's SIGKILL.
  */
 export function timeoutStopSec(packageName: string, env: Record<string, string>): number {
-  const raw = env[envName(packageName, "shutdown-timeout")];
-  const rule = numberRule("shutdown-timeout");
-  const seconds = raw === undefined || rule === undefined ? undefined : parseNumber(rule, raw);
-  return Math.ceil((seconds ?? 10) + 5);
+  const seconds = (option: "shutdown-timeout" | "teardown-timeout", fallback: number) => {
+    const raw = env[envName(packageName, option)];
+    const rule = numberRule(option);
+    return (raw === undefined || rule === undefined ? undefined : parseNumber(rule, raw)) ?? fallback;
+  };
+  return Math.ceil(seconds("shutdown-timeout", 10) + seconds("teardown-timeout", 5) + 5);
 }
 
 /** The unit file that exists at `path` may be replaced: it is not there, or it is ours and unedited, or --force. */
@@ -84,7 +90,21 @@ export function install(request: InstallRequest): void {
   const job = request.onCalendar !== null;
   // Staged units (--root) are for another machine: plain notify works on every systemd.
   const type = job ? "oneshot" : live ? liveUnitType() : "notify";
-  const settings = { ...request.unit, name: request.name, binPath: paths.binForUnit, user: request.user, type, timeoutStopSec: timeoutStopSec(request.unit.packageName, env) } as const;
+  // The installed unit's credentials stay unless --credential changes them; each file is checked now.
+  const installedUnit = existingUnit !== null && isOurUnit(existingUnit.toString(), request.name) ? existingUnit.toString() : "";
+  const { credentials, changes, notes } = mergeCredentials(unitCredentials(installedUnit), request.credentials);
+  const requested = new Set(request.credentials.filter((c) => c.path !== null).map((c) => c.name));
+  const onDisk = (path: string) => (request.root === null ? path : join(request.root, path));
+  for (const { name, path } of credentials) if (requested.has(name)) requireCredentialFile(name, path, onDisk(path));
+  const settings = {
+    ...request.unit,
+    name: request.name,
+    binPath: paths.binForUnit,
+    user: request.user,
+    type,
+    timeoutStopSec: timeoutStopSec(request.unit.packageName, env),
+    credentials,
+  } as const;
   const text = renderUnit(settings);
   const timerText = request.onCalendar === null ? null : renderTimer({ name: request.name, description: request.unit.description, onCalendar: request.onCalendar });
   const unitChanged = existingUnit?.toString() !== text;
@@ -105,6 +125,15 @@ export function install(request: InstallRequest): void {
     throw new ExitError(`${paths.bin} exists, is another file, and no unit of ours points at it; --force replaces it`, EX_CANTCREAT);
   }
 
+  for (const note of notes) console.log(note);
+  for (const { name, path } of credentials) {
+    const mode = readableByOthers(onDisk(path));
+    if (mode !== null) console.log(`note: credential ${name}'s file ${path} is readable by every user (mode ${mode.toString(8)}): \`chmod 600 ${path}\` keeps the secret to root`);
+    // A kept credential whose file has gone: systemd will refuse to start the service.
+    else if (!requested.has(name) && !exists(onDisk(path))) {
+      console.log(`note: credential ${name}'s file ${path} does not exist: the service will not start until it does (\`install --credential ${name}=\` removes the credential)`);
+    }
+  }
   const service = `${request.name}.service`;
   const timer = `${request.name}.timer`;
   const ctl = (args: string[]) => () => systemctl(args, request.user);
@@ -134,7 +163,8 @@ export function install(request: InstallRequest): void {
       run: () => writeFileAtomic(paths.envFile, envText, mode),
     });
   } else if (assignments.length > 0) console.log(`${paths.envFile} is up to date`);
-  if (unitChanged) steps.push({ text: `write ${paths.unit}`, target: paths.unit, run: () => writeFileAtomic(paths.unit, text, 0o644) });
+  const credentialText = changes.length === 0 ? "" : ` (credentials: ${changes.join(", ")})`;
+  if (unitChanged) steps.push({ text: `write ${paths.unit}${credentialText}`, target: paths.unit, run: () => writeFileAtomic(paths.unit, text, 0o644) });
   else console.log(`${paths.unit} is up to date`);
   if (timerText !== null) {
     if (timerChanged) steps.push({ text: `write ${paths.timer}`, target: paths.timer, run: () => writeFileAtomic(paths.timer, timerText, 0o644) });

@@ -3,13 +3,15 @@
  * time). Placeholders are `@NAME@`-style; a line starting with `@SYSTEM_ONLY@` is kept for a
  * system unit and dropped for a user unit (DynamicUser=, capabilities and most Protect*= need
  * the system manager); `@LOOP@` lines are for the looping service, `@JOB@` lines for the
- * `--on-calendar` job (Type=oneshot). The last line of every rendered unit carries a checksum of
+ * `--on-calendar` job (Type=oneshot); the line `@CREDENTIALS@` becomes one `LoadCredential=`
+ * line per credential (install --credential), or goes. The last line of every rendered unit carries a checksum of
  * the rest, so a later `install` can tell a unit it wrote (and may replace on an upgrade) from
  * one somebody edited (kept unless --force).
  */
 import { createHash } from "node:crypto";
 import template from "../../templates/simple-daemon.service" with { type: "text" };
 import { upperSnake } from "../options.ts";
+import { type Credential, loadCredentialLine } from "./credentials.ts";
 
 export interface UnitSettings {
   /** Unit, binary, log folder and environment-file name. */
@@ -27,15 +29,8 @@ export interface UnitSettings {
   type: "notify" | "notify-reload" | "oneshot";
   watchdogSec: number;
   timeoutStopSec: number;
-}
-
-/**
- * Unit names (systemd.unit(5)) allow `[A-Za-z0-9:_.\-]`; this name also names the binary, the
- * log folder and the environment file, so it keeps to letters, digits, `.`, `_`, `-`, starting
- * with a letter or digit, short enough for `<name>.service` to be a file name.
- */
-export function isValidUnitName(name: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) && name.length <= 200 && !name.endsWith(".service") && !name.endsWith(".timer");
+  /** `LoadCredential=` lines (install --credential), in order; none when absent. */
+  credentials?: readonly Credential[];
 }
 
 /**
@@ -112,6 +107,8 @@ export function renderUnit(settings: UnitSettings): string {
     .split("\n")
     // systemd sends the reload signal itself for notify-reload.
     .filter((line) => !(settings.type === "notify-reload" && line.startsWith("ExecReload=")))
+    // One LoadCredential= line per credential, or none.
+    .flatMap((line) => (line === "@CREDENTIALS@" ? (settings.credentials ?? []).map(loadCredentialLine) : [line]))
     .join("\n");
   return withChecksum(text);
 }
