@@ -1,7 +1,7 @@
 // The `unit`, `install` and `uninstall` commands of the real binary, staged under --root (the
 // systemd tier runs them against a real systemd).
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnvFile } from "../src/env-file.ts";
 import { quoteEnvValue } from "../src/install/env-settings.ts";
@@ -38,8 +38,12 @@ describe("unit", () => {
     expect(stdout).toContain("\nRestart=on-failure\n");
     expect(stdout).toContain("\nRestartPreventExitStatus=64 73 78\n");
     expect(stdout).toContain("\nWatchdogSec=20s\n");
-    expect(stdout).toContain("\nTimeoutStopSec=35s\n");
+    // --shutdown-timeout 30 + --teardown-timeout 5 (default) + 5 s to spare.
+    expect(stdout).toContain("\nTimeoutStopSec=40s\n");
     expect(stdout).toContain("\nLogsDirectory=simple-daemon\n");
+    // ctx.stateDir and ctx.cacheDir: systemd makes the folders, writable in the sandbox.
+    expect(stdout).toContain("\nStateDirectory=simple-daemon\nStateDirectoryMode=0700\nCacheDirectory=simple-daemon\nCacheDirectoryMode=0700\n");
+    expect(stdout).not.toMatch(/^LoadCredential=/m);
     expect(stdout).toContain("\nDynamicUser=yes\n");
     expect(stdout).not.toContain("\nMemoryDenyWriteExecute=");
     expect(stdout).toContain("\nWantedBy=multi-user.target\n");
@@ -53,6 +57,8 @@ describe("unit", () => {
     expect(stdout).not.toContain("DynamicUser");
     expect(stdout).not.toContain("ProtectSystem");
     expect(stdout).toContain("\nSystemCallFilter=@system-service\n");
+    // A user manager makes them too: ~/.local/state/<name>, ~/.cache/<name>.
+    expect(stdout).toContain("\nStateDirectory=other-daemon-7\nStateDirectoryMode=0700\nCacheDirectory=other-daemon-7\nCacheDirectoryMode=0700\n");
   });
 
   test("ExecStart words are quoted and escaped as systemd parses them", async () => {
@@ -193,8 +199,9 @@ describe("install and uninstall under --root", () => {
 
 describe("bad input: one line, a sysexits code, nothing written", () => {
   const cases: Array<[string, string[], number, RegExp]> = [
-    ["an invalid unit name", ["install", "--name", "my/daemon"], 64, /^simple-daemon: invalid name "my\/daemon": a unit name takes letters/],
-    ["a template unit name", ["unit", "--name", "x@y"], 64, /^simple-daemon: invalid name "x@y"/],
+    ["an invalid unit name", ["install", "--name", "my/daemon"], 64, /^simple-daemon: invalid name "my\/daemon": expected letters, digits, '\.', '_' and '-', starting with a letter/],
+    ["a template unit name", ["unit", "--name", "x@y"], 64, /^simple-daemon: invalid name "x@y": no '@': systemd would read x@y\.service as an instance of the template unit x@\.service; expected /],
+    ["a name starting with a digit", ["install", "--name", "7up"], 64, /^simple-daemon: invalid name "7up": expected letters/],
     ["--now under --root", ["install", "--now"], 64, /^simple-daemon: --now starts the service, which cannot be done under --root\n$/],
     ["an unknown flag", ["install", "--frobnicate"], 64, /^simple-daemon: install: Unknown option '--frobnicate'; run `install --help`\n$/],
     ["a bad daemon option after --", ["install", "--", "--interval"], 64, /^simple-daemon: option --interval needs a value/],
@@ -263,8 +270,8 @@ describe("settings after -- go into the environment file, not ExecStart=", () =>
     expect(statSync(envFile).mode & 0o777).toBe(0o640);
     const unit = readFileSync(join(root, "etc/systemd/system/simple-daemon.service"), "utf8");
     expect(unit).toContain("\nExecStart=/usr/local/bin/simple-daemon --env-file /etc/default/simple-daemon\n");
-    // TimeoutStopSec= still follows the shutdown timeout, now read from the file.
-    expect(unit).toContain("\nTimeoutStopSec=25s\n");
+    // TimeoutStopSec= still follows the shutdown timeout, now read from the file (20 + 5 + 5).
+    expect(unit).toContain("\nTimeoutStopSec=30s\n");
     const again = await cli("install", "--root", root, "--", "--interval", "30");
     expect(again.stdout).toContain(`${envFile} is up to date\n`);
     expect(again.stdout).toContain("is up to date: nothing to change\n");
@@ -280,11 +287,11 @@ describe("settings after -- go into the environment file, not ExecStart=", () =>
     const root = tempDir();
     const unit = join(root, "etc/systemd/system/simple-daemon.service");
     await cli("install", "--root", root);
-    expect(readFileSync(unit, "utf8")).toContain("\nTimeoutStopSec=15s\n");
+    expect(readFileSync(unit, "utf8")).toContain("\nTimeoutStopSec=20s\n");
     const changed = await cli("install", "--root", root, "--", "--shutdown-timeout", "40");
     expect(changed).toMatchObject({ code: 0, stderr: "" });
     expect(changed.stdout).toContain(`write ${unit}\n`);
-    expect(readFileSync(unit, "utf8")).toContain("\nTimeoutStopSec=45s\n");
+    expect(readFileSync(unit, "utf8")).toContain("\nTimeoutStopSec=50s\n");
   });
 
   for (const [flag, args, hint] of [
@@ -356,30 +363,66 @@ describe("honest install: every precondition before the first write", () => {
 });
 
 describe("uninstall --purge", () => {
-  test("without --purge it says what it kept; with it, removes settings, drop-ins, logs and state", async () => {
+  /** Something (even a dangling link) is at `path`. */
+  const present = (path: string) => {
+    try {
+      lstatSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  test("without --purge it says what it kept; with it, removes settings, drop-ins, logs, state and cache", async () => {
     const root = tempDir();
     await cli("install", "--root", root, "--enable", "--", "--interval", "3");
+    // What a DynamicUser= service leaves (systemd.exec(5)): each folder in private/, the plain name a link to it.
     const files = {
       env: join(root, "etc/default/simple-daemon"),
       dropIn: join(root, "etc/systemd/system/simple-daemon.service.d"),
       logs: join(root, "var/log/simple-daemon"),
+      stateLink: join(root, "var/lib/simple-daemon"),
       state: join(root, "var/lib/private/simple-daemon"),
+      cacheLink: join(root, "var/cache/simple-daemon"),
+      cache: join(root, "var/cache/private/simple-daemon"),
     };
     mkdirSync(files.dropIn);
-    writeFileSync(join(files.dropIn, "override.conf"), "[Service]\nStateDirectory=simple-daemon\n");
+    writeFileSync(join(files.dropIn, "override.conf"), "[Service]\nEnvironment=X=1\n");
     mkdirSync(files.logs, { recursive: true });
     writeFileSync(join(files.logs, "simple-daemon.log"), "a record\n");
-    mkdirSync(files.state, { recursive: true });
+    for (const [dir, link] of [
+      [files.state, files.stateLink],
+      [files.cache, files.cacheLink],
+    ] as const) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "cycles"), "cycle 1\n");
+      symlinkSync("private/simple-daemon", link);
+    }
     const kept = await cli("uninstall", "--root", root);
     expect(kept.code).toBe(0);
-    expect(kept.stdout).toContain(`kept ${files.env}, ${files.dropIn}, ${files.logs}, ${files.state} (settings, drop-ins, logs, state): \`uninstall --purge\` removes them\n`);
+    expect(kept.stdout).toContain(`kept ${Object.values(files).join(", ")} (settings, drop-ins, logs, state, cache): \`uninstall --purge\` removes them\n`);
     for (const path of Object.values(files)) expect(existsSync(path)).toBe(true);
     const purged = await cli("uninstall", "--root", root, "--purge");
     expect(purged.code).toBe(0);
     expect(purged.stdout.split("\n")).toEqual([...Object.values(files).map((path) => `remove ${path}`), ""]);
-    for (const path of Object.values(files)) expect(existsSync(path)).toBe(false);
+    for (const path of Object.values(files)) expect(present(path)).toBe(false);
     const nothing = await cli("uninstall", "--root", root, "--purge");
     expect(nothing.stdout).toStartWith("nothing to remove: ");
+  });
+
+  test("a user unit's state and cache: ~/.local/state/<name> and ~/.cache/<name> go with --purge", async () => {
+    const root = tempDir();
+    const env = { HOME: "/home/me", XDG_CONFIG_HOME: "", XDG_STATE_HOME: "", XDG_CACHE_HOME: "" };
+    const asUser = (...args: string[]) => runToEnd([daemon, ...args, "--user", "--root", root], { cwd: ROOT, env });
+    expect((await asUser("install")).code).toBe(0);
+    const state = join(root, "home/me/.local/state/simple-daemon");
+    const cache = join(root, "home/me/.cache/simple-daemon");
+    const unrelated = join(root, "home/me/.cache/another-program");
+    for (const dir of [state, cache, unrelated]) mkdirSync(dir, { recursive: true });
+    const purged = await asUser("uninstall", "--purge");
+    expect(purged.code).toBe(0);
+    expect(purged.stdout).toContain(`remove ${state}\nremove ${cache}\n`);
+    expect([present(state), present(cache), present(unrelated)]).toEqual([false, false, true]);
   });
 });
 
@@ -445,6 +488,144 @@ describe("install --on-calendar: a scheduled job", () => {
     }
     for (const percent of ["%H:00", "daily\nOnCalendar=hourly"]) {
       expect((await runToEnd([daemon, "unit", "--on-calendar", percent], { cwd: ROOT, env: noAnalyze })).code).toBe(64);
+    }
+  });
+});
+
+describe("install --credential: secrets in the unit (LoadCredential=), never in the settings file", () => {
+  /** A staging root holding secret files at the paths the unit names (under --root they are looked up there). */
+  const withSecrets = (files: Record<string, string>) => {
+    const root = tempDir();
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(root, path, ".."), { recursive: true });
+      writeFileSync(join(root, path), text, { mode: 0o600 });
+    }
+    return root;
+  };
+
+  test("written as LoadCredential= lines, kept by a later install, repointed, removed with NAME=", async () => {
+    const root = withSecrets({ "/etc/simple-daemon/token": "s3cret-token\n", "/etc/simple-daemon/token2": "other-s3cret\n", "/etc/simple-daemon/db": "db-s3cret" });
+    const unit = join(root, "etc/systemd/system/simple-daemon.service");
+    const first = await cli("install", "--root", root, "--credential", "token=/etc/simple-daemon/token", "--credential", "db.password=/etc/simple-daemon/db", "--", "--interval", "3");
+    expect(first).toMatchObject({ code: 0, stderr: "" });
+    expect(first.stdout).toContain(`write ${unit} (credentials: token added, db.password added)\n`);
+    const text = readFileSync(unit, "utf8");
+    expect(text).toContain("\nLoadCredential=token:/etc/simple-daemon/token\nLoadCredential=db.password:/etc/simple-daemon/db\n");
+    // `unit` prints the same text.
+    expect((await cli("unit", "--credential", "token=/etc/simple-daemon/token", "--credential", "db.password=/etc/simple-daemon/db", "--", "--interval", "3")).stdout).toBe(text);
+    // The settings file has the settings only: no secret, no path to one.
+    expect(readFileSync(join(root, "etc/default/simple-daemon"), "utf8")).toBe("SIMPLE_DAEMON_INTERVAL=3\n");
+    for (const file of readdirSync(root, { recursive: true, encoding: "utf8" })) {
+      const path = join(root, file);
+      if (statSync(path).isFile() && !file.startsWith("etc/simple-daemon/")) expect({ file, secret: /s3cret/.test(readFileSync(path, "latin1")) }).toEqual({ file, secret: false });
+    }
+
+    // An upgrade or a settings change without --credential keeps them.
+    const again = await cli("install", "--root", root, "--", "--interval", "3");
+    expect(again.stdout).toContain("is up to date: nothing to change\n");
+    const settings = await cli("install", "--root", root, "--", "--shutdown-timeout", "30");
+    expect(settings.stdout).toContain(`write ${unit}\n`);
+    expect(readFileSync(unit, "utf8")).toContain("\nLoadCredential=token:/etc/simple-daemon/token\nLoadCredential=db.password:/etc/simple-daemon/db\n");
+
+    const moved = await cli("install", "--root", root, "--credential", "token=/etc/simple-daemon/token2");
+    expect(moved.stdout).toContain(`write ${unit} (credentials: token now from /etc/simple-daemon/token2)\n`);
+    const removed = await cli("install", "--root", root, "--credential", "db.password=");
+    expect(removed.stdout).toContain(`write ${unit} (credentials: db.password removed)\n`);
+    expect(readFileSync(unit, "utf8").match(/^LoadCredential=.*$/gm)).toEqual(["LoadCredential=token:/etc/simple-daemon/token2"]);
+    const absent = await cli("install", "--root", root, "--credential", "db.password=");
+    expect(absent).toMatchObject({ code: 0, stderr: "" });
+    expect(absent.stdout).toStartWith("credential db.password is not in the unit: nothing to remove\n");
+    expect(absent.stdout).toContain("nothing to change");
+  });
+
+  test("a '%' in the path is escaped for systemd and read back; a scheduled job gets them too", async () => {
+    const root = withSecrets({ "/srv/keys/50%off": "s3cret" });
+    const r = await cli("install", "--root", root, "--on-calendar", "daily", "--credential", "key=/srv/keys/50%off");
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    const text = readFileSync(join(root, "etc/systemd/system/simple-daemon.service"), "utf8");
+    expect(text).toContain("\nType=oneshot\n");
+    expect(text).toContain("\nStateDirectory=simple-daemon\nStateDirectoryMode=0700\nCacheDirectory=simple-daemon\nCacheDirectoryMode=0700\n");
+    expect(text).toContain("\nLoadCredential=key:/srv/keys/50%%off\n");
+    expect((await cli("install", "--root", root, "--on-calendar", "daily")).stdout).toContain("is up to date: nothing to change\n");
+  });
+
+  test("a secret file every user may read: installed, with a note to chmod it", async () => {
+    const root = withSecrets({ "/etc/simple-daemon/token": "s3cret" });
+    chmodSync(join(root, "etc/simple-daemon/token"), 0o644);
+    const r = await cli("install", "--root", root, "--credential", "token=/etc/simple-daemon/token");
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toContain("note: credential token's file /etc/simple-daemon/token is readable by every user (mode 644): `chmod 600 /etc/simple-daemon/token` keeps the secret to root\n");
+  });
+
+  test("install --help and unit --help list --credential", async () => {
+    for (const command of ["install", "unit"]) {
+      const help = await cli(command, "--help");
+      expect({ command, listed: /--credential/.test(help.stdout) }).toEqual({ command, listed: true });
+    }
+  });
+
+  const bad: Array<[string, string, number, RegExp]> = [
+    ["no '='", "token", 64, /^simple-daemon: invalid --credential "token": expected NAME=\/absolute\/path\/to\/file \(or NAME= to remove NAME\)\n$/],
+    ["an empty name", "=/etc/simple-daemon/token", 64, /^simple-daemon: --credential: invalid credential name "": expected 1 to 255 ASCII/],
+    ["a '/' in the name", "a/b=/etc/simple-daemon/token", 64, /^simple-daemon: --credential: invalid credential name "a\/b": /],
+    ["a ':' in the name", "a:b=/etc/simple-daemon/token", 64, /^simple-daemon: --credential: invalid credential name "a:b": /],
+    ["a space in the name", "my token=/etc/simple-daemon/token", 64, /^simple-daemon: --credential: invalid credential name "my token": /],
+    ["'..' as the name", "..=/etc/simple-daemon/token", 64, /^simple-daemon: --credential: invalid credential name "\.\.": /],
+    ["a 256-character name", `${"n".repeat(256)}=/etc/simple-daemon/token`, 64, /^simple-daemon: --credential: invalid credential name "n{256}": /],
+    ["a relative path", "token=etc/simple-daemon/token", 64, /^simple-daemon: invalid --credential token=etc\/simple-daemon\/token: the file must be an absolute path\n$/],
+    ["a newline in the path", "token=/etc/simple-daemon/token\nExecStartPre=/bin/sh", 64, /^simple-daemon: invalid --credential .*: the path has a control character or ends in whitespace\n$/],
+    ["a missing file", "token=/etc/simple-daemon/missing", 73, /^simple-daemon: cannot use --credential token=\/etc\/simple-daemon\/missing: it does not exist\n$/],
+    ["a folder", "token=/etc/simple-daemon", 73, /^simple-daemon: cannot use --credential token=\/etc\/simple-daemon: it is a folder, not a file\n$/],
+    [
+      "a file over 1 MiB",
+      "token=/etc/simple-daemon/huge",
+      73,
+      /^simple-daemon: cannot use --credential token=\/etc\/simple-daemon\/huge: it has 1048577 bytes; systemd passes at most 1048576 \(1 MiB\)\n$/,
+    ],
+  ];
+  for (const [what, value, status, message] of bad) {
+    test(`${what} → ${status}, one line, nothing written`, async () => {
+      const root = withSecrets({ "/etc/simple-daemon/token": "s3cret", "/etc/simple-daemon/huge": "x".repeat(1024 * 1024 + 1) });
+      const r = await cli("install", "--root", root, "--enable", "--credential", "ok=/etc/simple-daemon/token", "--credential", value, "--", "--interval", "3");
+      expect(r.code).toBe(status);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.stdout).toBe("");
+      expect(readdirSync(root, { recursive: true }).sort()).toEqual(["etc", "etc/simple-daemon", "etc/simple-daemon/huge", "etc/simple-daemon/token"]);
+      // `unit` checks the value the same way (a file is looked for by install only).
+      if (status === 64) expect((await cli("unit", "--credential", value)).code).toBe(64);
+    });
+  }
+});
+
+describe("TimeoutStopSec= covers the shutdown and the teardown timeouts", () => {
+  test("--teardown-timeout after --: into the settings file, and TimeoutStopSec= = 10 + 20 + 5 s", async () => {
+    const root = tempDir();
+    const r = await cli("install", "--root", root, "--", "--teardown-timeout", "20");
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(readFileSync(join(root, "etc/default/simple-daemon"), "utf8")).toBe("SIMPLE_DAEMON_TEARDOWN_TIMEOUT=20\n");
+    expect(readFileSync(join(root, "etc/systemd/system/simple-daemon.service"), "utf8")).toContain("\nTimeoutStopSec=35s\n");
+    expect((await cli("unit", "--", "--teardown-timeout", "0.5", "--shutdown-timeout", "1")).stdout).toContain("\nTimeoutStopSec=7s\n");
+    const bad = await cli("install", "--root", tempDir(), "--", "--teardown-timeout", "0");
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toStartWith('simple-daemon: invalid value "0" for --teardown-timeout');
+  });
+
+  test("read from the settings file: shutdown + teardown + 5 s, each defaulting (10 s, 5 s)", async () => {
+    const cases: Array<[string, string]> = [
+      ["", "20s"],
+      ["SIMPLE_DAEMON_TEARDOWN_TIMEOUT=20\n", "35s"],
+      ["SIMPLE_DAEMON_SHUTDOWN_TIMEOUT=2.5\nSIMPLE_DAEMON_TEARDOWN_TIMEOUT=0.2\n", "8s"],
+      // An invalid value counts as its default (the daemon itself refuses to start with it).
+      ["SIMPLE_DAEMON_TEARDOWN_TIMEOUT=soon\n", "20s"],
+    ];
+    for (const [settings, expected] of cases) {
+      const root = tempDir();
+      mkdirSync(join(root, "etc/default"), { recursive: true });
+      writeFileSync(join(root, "etc/default/simple-daemon"), settings);
+      expect((await cli("install", "--root", root)).code).toBe(0);
+      const line = /^TimeoutStopSec=.*$/m.exec(readFileSync(join(root, "etc/systemd/system/simple-daemon.service"), "utf8"))?.[0];
+      expect({ settings, line }).toEqual({ settings, line: `TimeoutStopSec=${expected}` });
     }
   });
 });
