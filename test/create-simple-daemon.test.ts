@@ -63,7 +63,10 @@ const NO_GIT_IDENTITY = { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "
 describe("the package", () => {
   test("holds the template and the scaffolder, and nothing else", () => {
     const top = [...new Set(packed.map((p) => p.split("/")[0]))].sort();
-    expect(top).toEqual([".dockerignore", "Dockerfile", "README.md", "bench", "biome.json", "bunfig.toml", "package.json", "src", "templates", "test", "tsconfig.json"]);
+    expect(top).toEqual([".dockerignore", "Dockerfile", "README.md", "biome.json", "bunfig.toml", "package.json", "src", "templates", "test", "tsconfig.json"]);
+    // The one list: package.json `files` is what is packed, and (the scaffolder aside) what a project gets.
+    const listed = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { files: string[] }).files;
+    for (const p of packed) expect(listed.some((entry) => p === entry || p.startsWith(`${entry}/`)) || p === "package.json" || p === "templates/bun.lock.shipped").toBe(true);
     expect(packed).toContain("src/create-simple-daemon.ts");
     expect(packed).toContain("src/create/project.ts");
     expect(packed).toContain("src/create/update.ts");
@@ -155,7 +158,7 @@ describe("a generated project", () => {
     expect(existsSync(join(dir, ".git"))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     expect(pkg).toMatchObject({ name: "queue-watch", description: "Watches the queue", private: true });
-    expect(Object.keys(pkg.scripts).sort()).toEqual(["bench", "build", "check", "dev", "format", "package", "start", "test", "typecheck"]);
+    expect(Object.keys(pkg.scripts).sort()).toEqual(["build", "check", "dev", "format", "package", "start", "test", "typecheck"]);
     const ours = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build as string;
     expect(pkg.scripts.build).toBe(ours.replace("dist/simple-daemon", "dist/queue-watch"));
     expect(readFileSync(join(dir, "src/build.ts"), "utf8")).toContain('  "--no-compile-autoload-dotenv",\n  "--no-compile-autoload-bunfig",\n');

@@ -6,6 +6,8 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { DAEMON_NAME } from "../src/defaults.ts";
+import { metricPrefix } from "../src/http/prometheus.ts";
 import { UserMetrics } from "../src/http/user-metrics.ts";
 import { cacheDirPath, stateDirPath } from "../src/work-dirs.ts";
 import { binaries } from "./support/binaries.ts";
@@ -69,10 +71,11 @@ describe("ctx.metrics", () => {
     const body = await (await fetch(`${url}/metrics`)).text();
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
-    expect(body).toContain("# HELP simple_daemon_fixture_cycles_total Cycles the fixture ran.\n# TYPE simple_daemon_fixture_cycles_total counter\n");
-    const count = Number(/^simple_daemon_fixture_cycles_total (\d+)$/m.exec(body)?.[1]);
+    const p = metricPrefix(DAEMON_NAME);
+    expect(body).toContain(`# HELP ${p}_fixture_cycles_total Cycles the fixture ran.\n# TYPE ${p}_fixture_cycles_total counter\n`);
+    const count = Number(new RegExp(`^${p}_fixture_cycles_total (\\d+)$`, "m").exec(body)?.[1]);
     expect(count).toBeGreaterThanOrEqual(3);
-    expect(body).toMatch(/^# TYPE simple_daemon_fixture_last_cycle gauge\nsimple_daemon_fixture_last_cycle \d+$/m);
+    expect(body).toMatch(new RegExp(`^# TYPE ${p}_fixture_last_cycle gauge\n${p}_fixture_last_cycle \\d+$`, "m"));
     if (Bun.which("promtool") !== null) {
       const check = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(body), stderr: "pipe", stdout: "pipe" });
       expect(check.stdout.toString() + check.stderr.toString()).toBe("");

@@ -18,8 +18,17 @@ export const EX_CONFIG = 78;
 
 /** This package's root: the template is the package itself. */
 export const TEMPLATE_ROOT = resolve(import.meta.dir, "../..");
-/** What a generated project is made of (package.json `files` lists the same, plus this tool). */
-const TEMPLATE_ENTRIES = ["src", "test", "templates", "bench", "bunfig.toml", "biome.json", "tsconfig.json", "Dockerfile", ".dockerignore", "README.md", "package.json"];
+/**
+ * The one list of what a generated project is made of: this package's package.json `files` (what
+ * npm packs is what a project gets), plus package.json itself, minus LEFT_OUT (the scaffolder's
+ * own files, packed but not copied). The repository's other tests, harnesses and benchmarks are
+ * not in it.
+ */
+function templateEntries(): { entries: string[]; excluded: string[] } {
+  const pkg = JSON.parse(readFileSync(join(TEMPLATE_ROOT, "package.json"), "utf8")) as { files?: string[] };
+  const files = pkg.files ?? [];
+  return { entries: [...files.filter((f) => !f.startsWith("!")), "package.json"], excluded: files.filter((f) => f.startsWith("!")).map((f) => f.slice(1)) };
+}
 /**
  * Files only this repository needs: the scaffolder and its tests, and two that are written under
  * their real names: the gitignore (npm packs no .gitignore) and the lockfile (no package manager
@@ -141,20 +150,22 @@ function packageJson(text: string, a: Answers): string {
   const pkg = JSON.parse(text) as Record<string, unknown>;
   // What only publishing this package needs goes: bin, files, keywords, the lockfile's pack scripts.
   const { bin: _bin, files: _files, keywords: _keywords, scripts, ...rest } = pkg;
-  const { prepack: _prepack, postpack: _postpack, ...ownScripts } = scripts as Record<string, string>;
+  // bench/ (the comparison with the Python original) is this repository's, not the project's.
+  const { prepack: _prepack, postpack: _postpack, bench: _bench, ...ownScripts } = scripts as Record<string, string>;
   return `${JSON.stringify({ ...rest, name: a.name, description: a.description, version: "0.1.0", private: true, scripts: ownScripts }, null, 2)}\n`;
 }
 
 /** Every file of the template, as paths relative to the package root, minus what is left out. */
 function templateFiles(): string[] {
   const files: string[] = [];
-  for (const entry of TEMPLATE_ENTRIES) {
+  const { entries, excluded } = templateEntries();
+  for (const entry of entries) {
     const path = join(TEMPLATE_ROOT, entry);
     if (!existsSync(path)) throw new UsageError(`the template is incomplete: ${entry} is missing from ${TEMPLATE_ROOT}`, EX_SOFTWARE);
     if (!statSync(path).isDirectory()) files.push(entry);
     else for (const file of readdirSync(path, { recursive: true, withFileTypes: true })) if (file.isFile()) files.push(relative(TEMPLATE_ROOT, join(file.parentPath, file.name)));
   }
-  return files.filter((file) => !LEFT_OUT.some((pattern) => pattern.test(file)) && !file.split("/").includes("node_modules")).sort();
+  return files.filter((file) => !LEFT_OUT.some((pattern) => pattern.test(file)) && !excluded.includes(file) && !file.split("/").includes("node_modules")).sort();
 }
 
 export interface RenderedFile {
