@@ -25,6 +25,8 @@ export const TIERS = {
   faults: { needs: "root to mount a tmpfs, and logrotate", require: "REQUIRE_FAULT_ROOT" },
   musl: { needs: "musl, a C compiler, Bun's musl runtime", require: "REQUIRE_MUSL_TIER" },
   arm64: { needs: "qemu-user-static, libc6:arm64", require: "REQUIRE_ARM64_TIER" },
+  matrix: { needs: "root (each project's tests run as nobody too); scaffolds 24 projects, about 10 minutes", require: "REQUIRE_MATRIX_TIER" },
+  registry: { needs: "npm, and network to registry.npmjs.org; installs verdaccio once under /var/tmp", require: "REQUIRE_REGISTRY_TIER" },
 } as const;
 
 export type Tier = keyof typeof TIERS;
