@@ -1,0 +1,2 @@
+// The Bun floor for start-up: a compiled program that prints one line and exits.
+console.log("hello");
