@@ -5,6 +5,7 @@
  */
 import type { LogRecord, TextFormatter } from "@logtape/logtape";
 import { LEVEL_NAME, LEVEL_NUMBER } from "./levels.ts";
+import { localOffsetMs } from "./local-time.ts";
 import { oneRecordMessage } from "./one-record-text.ts";
 import { renderMessage } from "./render-message.ts";
 
@@ -17,19 +18,27 @@ type Field = (record: LogRecord, message: string) => FieldValue;
 
 const startedAt = Date.now() - performance.now();
 
-/** `YYYY-MM-DD HH:MM:SS` in local time, memoised per second: Python's asctime without `,mmm`. */
+/** `YYYY-MM-DD HH:MM:SS,mmm` in local time, the prefix memoised per second: Python's asctime. */
 let asctimeSecond = -1;
 let asctimePrefix = "";
+/** The last timestamp formatted and its text: a burst logs many records in the same millisecond. */
+let asctimeAt = Number.NaN;
+let asctimeText = "";
 function asctime(timestamp: number): string {
   const second = Math.floor(timestamp / 1000);
   if (second !== asctimeSecond) {
-    const d = new Date(second * 1000);
+    // Local time as the C library gives it (local-time.ts), read through the UTC getters: the
+    // engine's own local time costs ~4 ms of time-zone set-up at the first record.
+    const d = new Date(second * 1000 + localOffsetMs(second * 1000));
     const p2 = (n: number) => (n < 10 ? `0${n}` : String(n));
-    asctimePrefix = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+    asctimePrefix = `${d.getUTCFullYear()}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
     asctimeSecond = second;
   }
+  if (timestamp === asctimeAt) return asctimeText;
   const ms = Math.floor(timestamp % 1000);
-  return `${asctimePrefix},${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}`;
+  asctimeAt = timestamp;
+  asctimeText = `${asctimePrefix},${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}`;
+  return asctimeText;
 }
 
 /** The category joined with dots (Python's logger name), memoised for the last category seen. */
@@ -111,7 +120,7 @@ function pad(text: string, flags: string, width: number): string {
  * continuation lines marked with a tab: one-record-text.ts), for line-based sinks.
  */
 export function compilePercentFormat(format: string, options: { oneRecord?: boolean } = {}): TextFormatter {
-  const parts: (string | ((record: LogRecord, message: string) => string))[] = [];
+  const parts: (string | ((record: LogRecord, message: string) => string | number))[] = [];
   let usesMessage = false;
   let last = 0;
   const pushText = (text: string) => {
@@ -138,21 +147,29 @@ export function compilePercentFormat(format: string, options: { oneRecord?: bool
     if (width > MAX_WIDTH) throw new LogFormatError(`width ${widthText} in ${spec} is over ${MAX_WIDTH}`);
     const maxPrecision = conv === "f" ? MAX_FIXED_PRECISION : MAX_WIDTH;
     if (precision !== undefined && precision > maxPrecision) throw new LogFormatError(`precision ${precisionText} in ${spec} is over ${maxPrecision}`);
-    parts.push(
-      width === 0 && precision === undefined && conv === "s"
-        ? (record, message) => String(field(record, message))
-        : (record, message) => pad(convert(field(record, message), conv, precision), flags, width),
-    );
+    // A plain %s is the field itself: a string, or a number that the concatenation turns into one.
+    parts.push(width === 0 && precision === undefined && conv === "s" ? field : (record, message) => pad(convert(field(record, message), conv, precision), flags, width));
   }
   pushText(format.slice(last));
-  const count = parts.length;
-  return (record) => {
-    const message = usesMessage ? (options.oneRecord ? oneRecordMessage(renderMessage(record)) : renderMessage(record)) : "";
-    let out = "";
-    for (let i = 0; i < count; i++) {
-      const part = parts[i] as (typeof parts)[number];
-      out += typeof part === "string" ? part : part(record, message);
+  // Text and fields alternate: texts[0] field[0] texts[1] … field[k-1] texts[k], adjacent texts
+  // merged and the terminator folded into the last, so a record is k calls and 2k concatenations.
+  const texts: string[] = [""];
+  const fields: ((record: LogRecord, message: string) => string | number)[] = [];
+  for (const part of parts) {
+    if (typeof part === "string") texts[texts.length - 1] += part;
+    else {
+      fields.push(part);
+      texts.push("");
     }
-    return `${out}\n`;
+  }
+  texts[texts.length - 1] += "\n";
+  const count = fields.length;
+  const head = texts[0] as string;
+  const oneRecord = options.oneRecord === true;
+  return (record) => {
+    const message = usesMessage ? (oneRecord ? oneRecordMessage(renderMessage(record)) : renderMessage(record)) : "";
+    let out = head;
+    for (let i = 0; i < count; i++) out += (fields[i] as (typeof fields)[number])(record, message) + (texts[i + 1] as string);
+    return out;
   };
 }

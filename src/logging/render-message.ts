@@ -24,12 +24,20 @@ const SIMPLE_TEMPLATE = /^(?:[^{}]|\{[A-Za-z_$][\w$-]*\})*$/;
 const templates = new Map<string, ParsedTemplate>();
 const MAX_TEMPLATES = 10_000;
 
+/** The last template looked up: a loop logs the same one many times in a row. */
+let lastTemplate = "";
+let lastParsed: ParsedTemplate = null;
+
 function parseTemplate(template: string): ParsedTemplate {
+  if (template === lastTemplate) return lastParsed;
   let parsed = templates.get(template);
-  if (parsed !== undefined) return parsed;
-  parsed = SIMPLE_TEMPLATE.test(template) ? template.split(/\{([^}]*)\}/) : null;
-  // Messages built by string concatenation would grow the cache without bound.
-  if (templates.size < MAX_TEMPLATES) templates.set(template, parsed);
+  if (parsed === undefined) {
+    parsed = SIMPLE_TEMPLATE.test(template) ? template.split(/\{([^}]*)\}/) : null;
+    // Messages built by string concatenation would grow the cache without bound.
+    if (templates.size < MAX_TEMPLATES) templates.set(template, parsed);
+  }
+  lastTemplate = template;
+  lastParsed = parsed;
   return parsed;
 }
 
@@ -43,6 +51,9 @@ function renderParts(parts: readonly unknown[]): string {
 /** Renders the record's message: text parts with each interpolated value rendered by renderValue. */
 export function renderMessage(record: LogRecord): string {
   const raw = record.rawMessage;
+  // A message with no braces is its own text (a template literal, a concatenation): no parse,
+  // and no cache entry for a message that is new every time.
+  if (typeof raw === "string" && !raw.includes("{") && !raw.includes("}")) return raw;
   const parsed = typeof raw === "string" ? parseTemplate(raw) : null;
   if (parsed === null) return renderParts(record.message);
   if (parsed.length === 1) return parsed[0] as string;

@@ -6,6 +6,7 @@
 import type { LogRecord, Sink } from "@logtape/logtape";
 import { getDatagramSink } from "./datagram-sink.ts";
 import { SYSLOG_SEVERITY } from "./levels.ts";
+import { localOffsetMs } from "./local-time.ts";
 import { oneRecordMessage } from "./one-record-text.ts";
 import { renderMessage } from "./render-message.ts";
 
@@ -24,6 +25,20 @@ export interface SyslogSinkOptions {
   onRecovered?(count: number, reason: string): void;
 }
 
+/** `Mmm dd hh:mm:ss` in local time (local-time.ts: no engine time-zone set-up), memoised per second. */
+let stampSecond = Number.NaN;
+let stampText = "";
+function syslogStamp(timestamp: number): string {
+  const second = Math.floor(timestamp / 1000);
+  if (second !== stampSecond) {
+    const d = new Date(second * 1000 + localOffsetMs(second * 1000));
+    const p2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+    stampText = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+    stampSecond = second;
+  }
+  return stampText;
+}
+
 /**
  * Formats one RFC 3164 message: `<PRI>Mmm dd hh:mm:ss ident[pid]: msg`, where PRI is
  * facility × 8 + severity and the timestamp is local time with a space-padded day (§4.1.2).
@@ -31,9 +46,7 @@ export interface SyslogSinkOptions {
  * (one-record-text.ts), so a message cannot pass for another record.
  */
 export function formatSyslogMessage(record: LogRecord, ident: string, pid = process.pid): string {
-  const d = new Date(record.timestamp);
-  const p2 = (n: number) => String(n).padStart(2, "0");
-  const stamp = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+  const stamp = syslogStamp(record.timestamp);
   const pri = FACILITY_DAEMON * 8 + SYSLOG_SEVERITY[record.level];
   return `<${pri}>${stamp} ${ident}[${pid}]: ${oneRecordMessage(renderMessage(record))}`;
 }
