@@ -8,6 +8,7 @@
  * aborts (rejecting with DaemonExit in aggressive mode), and the exit summary is logged then.
  */
 import type { Logger } from "@logtape/logtape";
+import { isLogged } from "./logging/level-gate.ts";
 import { continuedCount } from "./pause-count.ts";
 import { type CycleEnd, Schedule } from "./schedule.ts";
 import { interruptibleSleep } from "./sleep.ts";
@@ -123,36 +124,55 @@ export class Timekeeper implements AsyncDisposable {
     this.#last = true;
   }
 
-  /** Ends the pass: logs its duration, then sleeps until the next tick unless the daemon is stopping. */
-  async [Symbol.asyncDispose](): Promise<void> {
+  /**
+   * Ends the pass: logs its duration, then sleeps until the next tick unless the daemon is
+   * stopping. Not an async function: a back-to-back loop (`--interval 0`) pays for one promise
+   * (the sleep's) per cycle, and a muted level builds no line (level-gate.ts).
+   */
+  [Symbol.asyncDispose](): Promise<void> {
     const now = performance.now();
     // A SIGCONT tells a stopped process from an overrunning cycle; its listener runs after the
     // overdue timer that started this cycle, so give it its turn before judging.
-    if (this.#schedule.looksDelayed(this.#startedAt, now)) await pendingSignalsRun();
+    if (this.#schedule.looksDelayed(this.#startedAt, now)) return pendingSignalsRun().then(() => this.#end(now));
+    return this.#end(now);
+  }
+
+  #end(now: number): Promise<void> {
     const end = this.#schedule.end(this.#startedAt, now, continuedCount());
-    this.#log.info("RunTimeLoop: {duration}", { duration: formatDuration(end.durationMs), cycle: this.cycle });
-    logDelay(this.#log, this.cycle, this.#schedule.intervalMs / 1000, end);
+    const log = this.#log;
+    if (isLogged(log, "info")) log.info("RunTimeLoop: {duration}", { duration: formatDuration(end.durationMs), cycle: this.cycle });
+    if (end.delay !== undefined) logDelay(log, this.cycle, this.#schedule.intervalMs / 1000, end);
     if (end.overran) {
-      this.#log.warning("Cycle {cycle} overran the {intervalSec} s interval; next cycle starts now, {skippedTicks} tick(s) skipped.", {
+      log.warning("Cycle {cycle} overran the {intervalSec} s interval; next cycle starts now, {skippedTicks} tick(s) skipped.", {
         cycle: this.cycle,
         intervalSec: this.#schedule.intervalMs / 1000,
         skippedTicks: end.skippedTicks,
       });
     }
     this.#onCycleEnd?.(this.cycle, end);
-    if (this.#last || this.#signal?.aborted) return logCycleSummary(this.#log, this.#schedule);
-    let sleepMs = end.sleepMs;
-    try {
-      for (;;) {
-        this.#log.debug("SleepAfterLoop: {seconds} sec", { seconds: Number((sleepMs / 1000).toFixed(3)) });
-        // A reload that changes the interval wakes the sleep, which then waits what is left.
-        const retimed = this.#schedule.retimeSignal;
-        await interruptibleSleep(sleepMs, this.#signal ? AbortSignal.any([this.#signal, retimed]) : retimed);
-        if (!retimed.aborted || this.#signal?.aborted) break;
-        sleepMs = this.#schedule.msUntilNextTick(performance.now());
-      }
-    } finally {
-      if (this.#signal?.aborted) logCycleSummary(this.#log, this.#schedule);
+    if (this.#last || this.#signal?.aborted) {
+      logCycleSummary(log, this.#schedule);
+      return Promise.resolve();
     }
+    return this.#sleep(end.sleepMs);
+  }
+
+  /** Sleeps `sleepMs`, and again what is left after a reload changed the interval meanwhile. */
+  #sleep(sleepMs: number): Promise<void> {
+    const log = this.#log;
+    if (isLogged(log, "debug")) log.debug("SleepAfterLoop: {seconds} sec", { seconds: Number((sleepMs / 1000).toFixed(3)) });
+    // A reload that changes the interval wakes the sleep, which then waits what is left.
+    const retimed = this.#schedule.retimeSignal;
+    const signal = this.#signal;
+    return interruptibleSleep(sleepMs, signal, retimed).then(
+      () => {
+        if (signal?.aborted) logCycleSummary(log, this.#schedule);
+        else if (retimed.aborted) return this.#sleep(this.#schedule.msUntilNextTick(performance.now()));
+      },
+      (error: unknown) => {
+        if (signal?.aborted) logCycleSummary(log, this.#schedule);
+        throw error;
+      },
+    );
   }
 }
