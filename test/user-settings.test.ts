@@ -4,12 +4,13 @@
 // copy of src/ whose src/settings.ts and src/work.ts are replaced, as a user would, so it does not
 // depend on what this project's own settings are.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cpSync, symlinkSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DAEMON_NAME } from "../src/defaults.ts";
 import { envName } from "../src/options.ts";
-import { compile, ROOT } from "./support/binaries.ts";
+import { ROOT } from "./support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { buildUserProject, userProject } from "./support/user-project.ts";
 
 setDefaultTimeout(60_000);
 
@@ -38,27 +39,13 @@ export async function work(ctx: WorkContext): Promise<void> {
 }
 `;
 
-/** A copy of the project with `settings` and `work` as src/settings.ts and src/work.ts. */
-function userProject(settings: string, work: string): string {
-  const dir = tempDir("sd-user-project-");
-  cpSync(join(ROOT, "src"), join(dir, "src"), { recursive: true });
-  cpSync(join(ROOT, "templates"), join(dir, "templates"), { recursive: true });
-  cpSync(join(ROOT, "tsconfig.json"), join(dir, "tsconfig.json"));
-  cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
-  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  writeFileSync(join(dir, "src/settings.ts"), settings);
-  writeFileSync(join(dir, "src/work.ts"), work);
-  return dir;
-}
-
 const variable = (flag: string) => envName(DAEMON_NAME, flag);
 let project: string;
 let bin: string;
 
 beforeAll(async () => {
-  project = userProject(SETTINGS, WORK);
-  bin = join(project, "daemon");
-  await compile(join(project, "src/main.ts"), bin);
+  project = userProject({ "src/settings.ts": SETTINGS, "src/work.ts": WORK });
+  bin = await buildUserProject(project);
 }, 120_000);
 
 /** The settings work() saw in its first cycle, from `--once --stream`. */
@@ -157,9 +144,7 @@ describe("a setting of your own", () => {
   });
 
   test("a setting named like a built-in one is refused at start: one line, exit 70", async () => {
-    const clash = userProject(SETTINGS.replace("retries:", "interval:"), WORK.replaceAll("retries", "interval"));
-    const clashBin = join(clash, "daemon");
-    await compile(join(clash, "src/main.ts"), clashBin);
+    const clashBin = await buildUserProject(userProject({ "src/settings.ts": SETTINGS.replace("retries:", "interval:"), "src/work.ts": WORK.replaceAll("retries", "interval") }));
     const r = await runToEnd([clashBin, "--once"]);
     expect(r.code).toBe(70);
     expect(r.stderr).toBe(`${DAEMON_NAME}: src/settings.ts: setting interval would be --interval, which is built in; give it another name\n`);

@@ -34,7 +34,7 @@ function templateEntries(): { entries: string[]; excluded: string[] } {
  * their real names: the gitignore (npm packs no .gitignore) and the lockfile (no package manager
  * packs a lockfile, so `prepack` copies bun.lock to templates/bun.lock.shipped).
  */
-const LEFT_OUT = [/^src\/create-simple-daemon\.ts$/, /^src\/create\//, /^test\/create-[^/]*\.test\.ts$/, /^test\/support\/registry\.ts$/, /^templates\/gitignore$/, /^templates\/bun\.lock\.shipped$/];
+const LEFT_OUT = [/^src\/create-simple-daemon\.ts$/, /^src\/create\//, /^test\/create-[^/]*\.test\.ts$/, /^test\/support\/registry\.ts$/, /^templates\/gitignore$/, /^templates\/bun\.lock\.shipped$/, /^README\.md$/, /^templates\/README\.md$/];
 
 /**
  * The user's files: written once by the scaffold, never touched by `--update` (which reports
@@ -49,8 +49,6 @@ const USER_FILE_SET: ReadonlySet<string> = new Set(USER_FILES);
 /** The manifest at the project's root. */
 export const MANIFEST = ".simple-daemon.json";
 
-/** README lines between these markers describe the scaffolder and stay out of generated READMEs. */
-const README_REPOSITORY_ONLY = /<!-- repository-only -->[\s\S]*?<!-- \/repository-only -->\n*/g;
 
 /** One line on stderr, plain: console.error would colour it red on a terminal. */
 export const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -180,7 +178,6 @@ export function renderProject(a: Answers): Map<string, RenderedFile> {
   for (const file of templateFiles()) {
     let text = readFileSync(join(TEMPLATE_ROOT, file), "utf8");
     if (file === "package.json") text = packageJson(text, a);
-    if (file === "README.md") text = text.replace(README_REPOSITORY_ONLY, "").replace(/^# simple-daemon\n/, `# simple-daemon\n\n${a.description}\n`);
     if (file === "src/defaults.ts") text = defaultsModule(a);
     text = rename(text);
     if (file === "templates/simple-daemon.service" && a.user !== null) {
@@ -191,6 +188,9 @@ export function renderProject(a: Answers): Map<string, RenderedFile> {
     }
     out.set(rename(file), { text, mode: statSync(join(TEMPLATE_ROOT, file)).mode & 0o777 });
   }
+  // The project's README is its own (templates/README.md): this repository's README is for working on the template.
+  const readme = readFileSync(join(TEMPLATE_ROOT, "templates/README.md"), "utf8").replace(/^# simple-daemon\n/, `# simple-daemon\n\n${a.description}\n`);
+  out.set("README.md", { text: rename(readme), mode: 0o644 });
   out.set(".gitignore", { text: readFileSync(join(TEMPLATE_ROOT, "templates/gitignore"), "utf8"), mode: 0o644 });
   // The exact versions the template was tested with (from a packed package, or a checkout).
   const shipped = join(TEMPLATE_ROOT, "templates/bun.lock.shipped");
