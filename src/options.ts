@@ -6,6 +6,7 @@
  * over the environment, the environment over the default.
  */
 import { parseArgs } from "node:util";
+import { DAEMON_NAME_RULE, daemonNameProblem } from "./daemon-name.ts";
 import { DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
 import { EX_CONFIG, EX_SOFTWARE, EX_USAGE, ExitError } from "./exit-codes.ts";
 import { parseLogLevel } from "./logging/levels.ts";
@@ -18,7 +19,6 @@ export { parseNumber } from "./setting-spec.ts";
 /** The longest any interval or timeout may be: setTimeout's limit is 2^31-1 ms, about 24.8 days. */
 const MAX_SECONDS = 2_000_000;
 const SECONDS = { type: "number", what: "a number of seconds", min: 0, max: MAX_SECONDS, hint: "seconds" } as const;
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 
 function logFormatProblem(format: string): string | null {
   try {
@@ -36,8 +36,9 @@ export const OPTION_SPECS = {
     type: "string",
     help: "Application name: logger name, log file name, syslog ident",
     defaultText: "DAEMON_NAME in src/defaults.ts",
-    accepts: "letters, digits, '.', '_', '-', '@'",
-    check: (name) => (NAME_PATTERN.test(name) ? null : "expected letters, digits, '.', '_', '-', '@'"),
+    accepts: DAEMON_NAME_RULE,
+    // The rule `unit`/`install` apply too: a name that runs can also be installed.
+    check: (name) => daemonNameProblem(name)?.replace(`invalid name ${JSON.stringify(name)}: `, "") ?? null,
   },
   mode: { type: "choice", choices: ["passive", "aggressive"], default: DEFAULT_MODE, help: "How a stop reaches the loop", hint: "passive|aggressive" },
   interval: { ...SECONDS, default: DEFAULT_INTERVAL_SEC, reload: true, help: "Seconds from one cycle's start to the next (decimals allowed, 0 = back to back)" },
