@@ -118,7 +118,7 @@ export function parseEnvFile(text: string, path = "environment file"): Omit<EnvF
   const lineEnd = (from: number) => {
     if (lfAt < from) lfAt = find("\n", from);
     if (crAt < from) crAt = find("\r", from);
-    return lfAt < crAt ? lfAt : crAt;
+    return Math.min(lfAt, crAt);
   };
   const nextBackslash = (from: number) => {
     if (backslashAt < from) backslashAt = find("\\", from);
