@@ -94,7 +94,7 @@ describe("a generated project", () => {
       const dir = join(parent, "my-daemon");
       // The file list: the package's, minus the scaffolder, renamed, plus .gitignore.
       const expected = packed
-        .filter((p) => !["src/create-simple-daemon.ts", "templates/gitignore", "templates/bun.lock.shipped"].includes(p) && !p.startsWith("src/create/"))
+        .filter((p) => !["src/create-simple-daemon.ts", "templates/gitignore", "templates/bun.lock.shipped", "templates/README.md"].includes(p) && !p.startsWith("src/create/"))
         .map((p) => p.replace("simple-daemon", "my-daemon"))
         .concat(".gitignore", "bun.lock", ".simple-daemon.json")
         .sort();
