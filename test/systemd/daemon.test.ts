@@ -328,19 +328,20 @@ describeEachSuite("under a real systemd", (suite) => {
     async () => {
       await box.exec(["systemctl", "start", "simple-daemon"]);
       await sh("mkdir -p /etc/systemd/system/simple-daemon.service.d && printf '[Service]\\nStateDirectory=simple-daemon\\n' > /etc/systemd/system/simple-daemon.service.d/state.conf");
+      // StateDirectory= and CacheDirectory= with DynamicUser=: each a link to its private/ folder.
+      const leftovers = [
+        "/etc/default/simple-daemon",
+        "/etc/systemd/system/simple-daemon.service.d",
+        ...["/var/log", "/var/lib", "/var/cache"].flatMap((dir) => [`${dir}/simple-daemon`, `${dir}/private/simple-daemon`]),
+      ];
       const removed = await box.exec(["/root/simple-daemon", "uninstall"]);
       expect(removed.stdout).toContain("stop and disable simple-daemon.service\n");
-      expect(removed.stdout).toContain(
-        "kept /etc/default/simple-daemon, /etc/systemd/system/simple-daemon.service.d, /var/log/simple-daemon, /var/log/private/simple-daemon (settings, drop-ins, logs, state): `uninstall --purge` removes them\n",
-      );
+      expect(removed.stdout).toContain(`kept ${leftovers.join(", ")} (settings, drop-ins, logs, state, cache): \`uninstall --purge\` removes them\n`);
       expect(await sh("ls /etc/systemd/system/simple-daemon.service /usr/local/bin/simple-daemon 2>&1 || true")).toContain("No such file");
       expect(await prop("simple-daemon", "ActiveState")).toBe("inactive");
       const purged = await box.exec(["/root/simple-daemon", "uninstall", "--purge"]);
-      expect(purged.stdout).toBe(
-        ["/etc/default/simple-daemon", "/etc/systemd/system/simple-daemon.service.d", "/var/log/simple-daemon", "/var/log/private/simple-daemon"].map((path) => `remove ${path}\n`).join("") +
-          "run systemctl daemon-reload\n",
-      );
-      expect(await sh("ls -d /etc/default/simple-daemon /etc/systemd/system/simple-daemon.service.d /var/log/simple-daemon /var/log/private/simple-daemon 2>&1 || true")).not.toMatch(/^\//m);
+      expect(purged.stdout).toBe(`${leftovers.map((path) => `remove ${path}\n`).join("")}run systemctl daemon-reload\n`);
+      expect(await sh(`ls -d ${leftovers.join(" ")} 2>&1 || true`)).not.toMatch(/^\//m);
       const again = await box.exec(["/root/simple-daemon", "uninstall", "--purge"]);
       expect(again.stdout).toStartWith("nothing to remove: ");
     },
