@@ -47,7 +47,14 @@ for (const file of Object.values(B)) {
   Bun.spawnSync(["dd", `if=${file}`, "iflag=nocache", "count=0", "status=none"]);
 }
 const PY = join(ROOT, "bench/simple_daemon.py");
-const READER = join(ROOT, "bench/dgram-reader.py");
+// The interpreter itself, not a wrapper (pyenv's shim is a shell script that adds ~100 ms a start).
+const PYTHON = Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"]).stdout.toString().trim() || "python3";
+// The datagram reader: C when a compiler is there (a Python reader is slower than the sender it
+// measures), else Python.
+const READER = join(bin, "dgram-reader");
+const compiled = Bun.spawnSync(["cc", "-O2", "-o", READER, join(ROOT, "bench/dgram-reader.c")], { stderr: "pipe" });
+const READER_ARGV = compiled.success ? [READER] : [PYTHON, join(ROOT, "bench/dgram-reader.py")];
+if (!compiled.success) console.error("no C compiler: the syslog and journal rows use the Python reader, which may limit them");
 
 // --- helpers --------------------------------------------------------------------------------
 /** Milliseconds from spawn until `marker` is on stdout (read as the bytes arrive); then SIGKILL. */
@@ -101,12 +108,12 @@ function parseLines(stderr: string) {
 }
 
 const ours = (work: string, args: string[], env: Record<string, string> = {}) => runToEnd([B.bench, ...args], { BENCH_WORK: work, ...env });
-const python = (work: string, args: string[], env: Record<string, string> = {}) => runToEnd(["python3", PY, ...args], { BENCH_WORK: work, ...env });
+const python = (work: string, args: string[], env: Record<string, string> = {}) => runToEnd([PYTHON, PY, ...args], { BENCH_WORK: work, ...env });
 
-/** Starts a datagram reader (python3 dgram-reader.py) and returns its path and a stop() giving the count. */
+/** Starts a datagram reader (dgram-reader.c, or .py) and returns its path and a stop() giving the count. */
 async function startReader(): Promise<{ path: string; stop(): Promise<number> }> {
   const path = join(tempDir("sd-bench-sock-"), "log.sock");
-  const proc = Bun.spawn(["python3", READER, path], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn([...READER_ARGV, path], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
   const reader = proc.stdout.getReader();
   let text = "";
   while (!text.includes("ready\n")) {
@@ -140,7 +147,7 @@ async function startReader(): Promise<{ path: string; stop(): Promise<number> }>
     floor.push(await spawnToMarker([B.hello], "hello"));
     today.push(await spawnToMarker([B.bench, "--log-dir", dir, "--interval", "3600"], "first cycle", { BENCH_WORK: "mark" }));
     once.push((await ours("none", ["--once", "--no-log-file"])).ms);
-    py.push(await spawnToMarker(["python3", PY, "--log-dir", dir, "--interval", "3600"], "first cycle", { BENCH_WORK: "mark" }));
+    py.push(await spawnToMarker([PYTHON, PY, "--log-dir", dir, "--interval", "3600"], "first cycle", { BENCH_WORK: "mark" }));
   }
   const [f, t, o, p] = [median(floor), median(today), median(once), median(py)];
   report("spawn → first cycle (log file on)", `${fmt(f)} ms spawn→stdout`, `${fmt(t)} ms (--once --no-log-file to exit ${fmt(o)} ms)`, `${fmt(p)} ms`, "≤ floor + 3 ms", t <= f + 3);
@@ -174,7 +181,7 @@ async function startReader(): Promise<{ path: string; stop(): Promise<number> }>
     floor: Array.from({ length: 5 }, () => start([B.loop, "idle"], (_d, out) => out().includes("idle"))),
     today: Array.from({ length: 5 }, () => start([B.daemon, "--interval", "60"], logSays("simple-daemon.log"))),
     http: Array.from({ length: 5 }, () => start([B.daemon, "--interval", "60", "--http-port", "0"], logSays("simple-daemon.log"))),
-    python: Array.from({ length: 5 }, () => start(["python3", PY, "--interval", "60"], logSays("simple-daemon.log"))),
+    python: Array.from({ length: 5 }, () => start([PYTHON, PY, "--interval", "60"], logSays("simple-daemon.log"))),
   };
   const all = Object.values(groups).flat();
   const deadline = performance.now() + 20_000;

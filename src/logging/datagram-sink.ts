@@ -1,6 +1,8 @@
 /**
  * The shared body of the `--syslog` and `--journal` sinks: each record becomes one Unix
- * datagram sent to a local socket, never waiting on the loop's thread.
+ * datagram sent to a local socket, never waiting on the loop's thread. The socket is connected
+ * to the reader once (and again when the reader restarts), as Python's SysLogHandler does: a
+ * sendto(2) with the path made the kernel resolve it for every record, most of a record's cost.
  *
  * A datagram is delivered whole or not at all. When the reader's receive queue is full
  * (EAGAIN), datagrams wait in a bounded queue of their own (QUEUE_MAX_DATAGRAMS / QUEUE_MAX_BYTES)
@@ -14,6 +16,9 @@ import { encodeSockaddrUn, SocketError, UnixDatagramSocket } from "../unix/dgram
 import { DropCounter, type SinkName } from "./log-drops.ts";
 
 const EAGAIN = 11;
+const ECONNRESET = 104;
+const ENOTCONN = 107;
+const ECONNREFUSED = 111;
 const QUEUE_MAX_DATAGRAMS = 4096;
 const QUEUE_MAX_BYTES = 4 * 1024 * 1024;
 const RETRY_MS = 20;
@@ -54,22 +59,53 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
   let queuedBytes = 0;
   let retry: ReturnType<typeof setTimeout> | undefined;
 
-  const sendNow = (data: Uint8Array) => {
-    if (socket === null || addr === null) throw setupError ?? new Error("no socket");
-    socket.sendTo(options.socketPath, data, addr);
+  /** The socket is connected to the reader (connect(2) once; again when the reader went away). */
+  let connected = false;
+  /** The call that failed last, for the error line: "connect" or "sendto". */
+  let failedCall = "sendto";
+  /** Sends one datagram: 0, or the errno (-1: no socket at all). Never throws, never waits. */
+  const send = (data: Uint8Array): number => {
+    if (socket === null || addr === null) return -1;
+    if (!connected) {
+      const errno = socket.connect(addr);
+      if (errno !== 0) {
+        failedCall = "connect";
+        return errno;
+      }
+      connected = true;
+    }
+    let errno = socket.send(data);
+    if (errno === ECONNREFUSED || errno === ENOTCONN || errno === ECONNRESET) {
+      // The reader's socket went away (journald or rsyslog restarted): connect to the path anew.
+      connected = false;
+      const again = socket.connect(addr);
+      if (again !== 0) {
+        failedCall = "connect";
+        return again;
+      }
+      connected = true;
+      errno = socket.send(data);
+    }
+    failedCall = "sendto";
+    return errno;
   };
-  const isFull = (error: unknown) => error instanceof SocketError && error.errno === EAGAIN;
+  const failure = (errno: number): Error => (errno === -1 ? (setupError ?? new Error("no socket")) : new SocketError(failedCall, errno, options.socketPath));
+  /** The error a full queue is counted with; made once (strerror is a libc call). */
+  let fullError: SocketError | undefined;
+  const full = () => {
+    fullError ??= new SocketError("sendto", EAGAIN, options.socketPath);
+    return fullError;
+  };
 
   /** Sends what waits, in order; stops at the first full queue. Returns true when all went. */
   const drain = (): boolean => {
     while (queue.length > 0) {
       const head = queue[0] as Uint8Array;
-      try {
-        sendNow(head);
-      } catch (error) {
-        if (isFull(error)) return false;
+      const errno = send(head);
+      if (errno === EAGAIN) return false;
+      if (errno !== 0) {
         // The socket went away while records waited: they are lost.
-        drops.drop(queue.length, error);
+        drops.drop(queue.length, failure(errno));
         queue.length = 0;
         queuedBytes = 0;
         return true;
@@ -88,9 +124,9 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     }, RETRY_MS);
     retry.unref();
   };
-  const enqueue = (data: Uint8Array, error: unknown) => {
+  const enqueue = (data: Uint8Array) => {
     if (queue.length >= QUEUE_MAX_DATAGRAMS || queuedBytes + data.length > QUEUE_MAX_BYTES) {
-      drops.drop(1, error);
+      drops.drop(1, full());
       return;
     }
     queue.push(data);
@@ -101,21 +137,18 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
   const sink = ((record: LogRecord) => {
     if (setupError !== null) return drops.drop(1, setupError);
     let data = options.encode(record);
-    if (queue.length > 0 && !drain()) return enqueue(data, new SocketError("sendto", EAGAIN, options.socketPath));
-    try {
-      try {
-        sendNow(data);
-      } catch (error) {
-        const smaller = error instanceof SocketError && !isFull(error) ? options.shrink?.(record, error) : null;
-        if (!smaller) throw error;
+    if (queue.length > 0 && !drain()) return enqueue(data);
+    let errno = send(data);
+    if (errno > 0 && errno !== EAGAIN && options.shrink !== undefined) {
+      const smaller = options.shrink(record, new SocketError(failedCall, errno, options.socketPath));
+      if (smaller) {
         data = smaller;
-        sendNow(smaller);
+        errno = send(smaller);
       }
-      drops.delivered();
-    } catch (error) {
-      if (isFull(error)) return enqueue(data, error);
-      drops.drop(1, error);
     }
+    if (errno === 0) drops.delivered();
+    else if (errno === EAGAIN) enqueue(data);
+    else drops.drop(1, failure(errno));
   }) as Sink & Disposable;
   sink[Symbol.dispose] = () => {
     drops.closing();
@@ -124,7 +157,7 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     // dropped, counted — never an unbounded wait on a reader that is gone.
     const deadline = performance.now() + EXIT_WAIT_MS;
     while (!drain() && performance.now() < deadline) Bun.sleepSync(2);
-    if (queue.length > 0) drops.drop(queue.length, new SocketError("sendto", EAGAIN, options.socketPath));
+    if (queue.length > 0) drops.drop(queue.length, full());
     drops.close();
     socket?.close();
   };

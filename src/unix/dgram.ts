@@ -92,6 +92,29 @@ export class UnixDatagramSocket implements Disposable {
     if (Number(sent) < 0) throw new SocketError("sendto", lastErrno(), path);
   }
 
+  /**
+   * Connects the socket to the reader at `addr` (encodeSockaddrUn): later datagrams go there
+   * with send(), without the kernel resolving the path for each one (which cost more than the
+   * rest of a syslog record). Returns 0, or the errno (ENOENT: no socket there, ECONNREFUSED:
+   * nobody reads it, EACCES). Connecting again re-resolves the path (a reader that restarted).
+   */
+  connect(addr: Uint8Array): number {
+    if (this.#fd < 0) return 9;
+    return libc().connect(this.#fd, ptr(addr), addr.length) === 0 ? 0 : lastErrno();
+  }
+
+  /**
+   * Sends one datagram to the connected reader without blocking. Returns 0, or the errno
+   * (EAGAIN: its queue is full; ECONNREFUSED: it went away; EMSGSIZE: too large) — no exception,
+   * so a full queue costs nothing but the call.
+   */
+  send(data: Uint8Array): number {
+    if (this.#fd < 0) return 9;
+    const payload = data.length === 0 ? new Uint8Array(1) : data;
+    const sent = libc().send(this.#fd, ptr(payload), data.length, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return Number(sent) < 0 ? lastErrno() : 0;
+  }
+
   /** Returns the next queued datagram, or null when none is waiting (never blocks). */
   receive(maxBytes = 65536): Uint8Array | null {
     const buf = new Uint8Array(maxBytes);
