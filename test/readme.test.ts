@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderProject } from "../src/create/project.ts";
 import { DAEMON_NAME } from "../src/defaults.ts";
+import { metricPrefix } from "../src/http/prometheus.ts";
 import { envName } from "../src/options.ts";
 import { ROOT } from "./support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
@@ -30,7 +31,19 @@ describe("the project's README", () => {
   test("is about the user's daemon: no word of this repository's CI, history, or the Python port", () => {
     const rendered = renderProject({ name: "queue-watch", description: "Watches the queue", mode: "passive", intervalSec: 60, user: null }).get("README.md")?.text ?? "";
     expect(rendered).toStartWith("# queue-watch\n\nWatches the queue\n");
-    for (const word of [/\bCI\b/, /\.ci\//, /python/i, /\bported\b|\ba port of\b|\brebuild\b/i, /\bseed\b/i, /\bsession\b/i, /\bcommit(s|ted)?\b/i, /\bhistory\b/i, /SimpleDaemon/, /\boriginal\b/i, /\bissue\b/i]) {
+    for (const word of [
+      /\bCI\b/,
+      /\.ci\//,
+      /python/i,
+      /\bported\b|\ba port of\b|\brebuild\b/i,
+      /\bseed\b/i,
+      /\bsession\b/i,
+      /\bcommit(s|ted)?\b/i,
+      /\bhistory\b/i,
+      /SimpleDaemon/,
+      /\boriginal\b/i,
+      /\bissue\b/i,
+    ]) {
       expect({ word: String(word), found: rendered.match(word)?.[0] ?? null }).toEqual({ word: String(word), found: null });
     }
   });
@@ -109,7 +122,7 @@ describe("the project's README", () => {
     const body = await (await fetch(`${/HTTP endpoint on (http:\/\/127\.0\.0\.1:\d+) /.exec(log)?.[1]}/metrics`)).text();
     d.kill("SIGTERM");
     expect(await d.exited()).toBe(0);
-    const prefix = DAEMON_NAME.replaceAll("-", "_");
+    const prefix = metricPrefix(DAEMON_NAME);
     expect(body).toMatch(new RegExp(`\\n${prefix}_jobs_done_total [2-9]\\d*\\n`));
     expect(body).toContain(`\n${prefix}_queue_depth 42\n`);
   });

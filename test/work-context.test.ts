@@ -63,6 +63,15 @@ describe("ctx.credential()", () => {
 });
 
 describe("ctx.metrics", () => {
+  test("the prefix is clean under promtool's lint for any daemon name: lower case, no part read as a unit", () => {
+    expect(metricPrefix("simple-daemon")).toBe("simple_daemon");
+    expect(metricPrefix("my-d")).toBe("myd");
+    expect(metricPrefix("d-watch")).toBe("dwatch");
+    expect(metricPrefix("Queue.Watch")).toBe("queue_watch");
+    expect(metricPrefix("api-ms-s-x")).toBe("apimss_x");
+    expect(metricPrefix("h")).toBe("hdaemon");
+  });
+
   test("a counter and a gauge show on /metrics with the daemon's prefix; promtool finds nothing to fix", async () => {
     const d = startDaemon({ bin: fixture, work: "metric", args: ["--interval", "0.05", "--http-port", "0"] });
     const log = await d.waitForLog(/HTTP endpoint on (http:\/\/127\.0\.0\.1:\d+) /);
@@ -91,8 +100,10 @@ describe("ctx.metrics", () => {
     expect(() => m.counter("jobs", "no suffix")).toThrow("a counter's name ends in _total");
     expect(() => m.gauge("queue_total", "")).toThrow("_total is for counters");
     expect(() => m.gauge("jobs_total", "")).toThrow();
-    expect(() => m.counter("bad-name_total", "")).toThrow("expected [a-zA-Z_:][a-zA-Z0-9_:]*");
+    expect(() => m.counter("bad-name_total", "")).toThrow("expected [a-z_][a-z0-9_]*");
     expect(() => m.counter("cycles_total", "")).toThrow("one of the daemon's own");
+    expect(() => m.gauge("latency_ms", "")).toThrow('"ms" reads as an abbreviated unit');
+    expect(() => m.gauge("queueDepth", "")).toThrow("snake_case, not camelCase");
     expect(() => m.counter("jobs_total", "").inc(-1)).toThrow("would go down");
     const g = m.gauge("queue_depth", "Queue depth");
     g.set(5);

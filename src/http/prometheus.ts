@@ -5,14 +5,27 @@
  */
 import { droppedRecords, SINK_NAMES } from "../logging/log-drops.ts";
 import { DURATION_BUCKETS_SEC, type LoopMetrics } from "./loop-metrics.ts";
+import { UNIT_ABBREVIATIONS } from "./user-metrics.ts";
 
 /** The Content-Type of this format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** A metric-name prefix from the daemon's name: "simple-daemon" → "simple_daemon". */
+/**
+ * A metric-name prefix from the daemon's name, clean under `promtool check metrics`: lower snake
+ * case ("simple-daemon" → "simple_daemon"), and a part the lint would read as a unit joined to its
+ * neighbour ("my-d" → "myd", "d-watch" → "dwatch"; a name that is nothing else gets "daemon").
+ */
 export function metricPrefix(name: string): string {
-  const snake = name.replace(/[^A-Za-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
-  return /^[A-Za-z_]/.test(snake) ? snake : `d_${snake}`;
+  const parts: string[] = [];
+  for (const part of name.toLowerCase().split(/[^a-z0-9]+/)) {
+    if (part === "") continue;
+    const last = parts.length - 1;
+    if (last >= 0 && (UNIT_ABBREVIATIONS.has(part) || UNIT_ABBREVIATIONS.has(parts[last] ?? ""))) parts[last] += part;
+    else parts.push(part);
+  }
+  if (parts.length === 0 || /^[0-9]/.test(parts[0] ?? "")) parts.unshift("daemon");
+  if (parts.length === 1 && UNIT_ABBREVIATIONS.has(parts[0] ?? "")) parts[0] += "daemon";
+  return parts.join("_");
 }
 
 /** A HELP text as the format wants it: backslash and newline escaped. */

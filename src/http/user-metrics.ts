@@ -3,10 +3,14 @@
  * prefixed like them (`jobs_total` → `simple_daemon_jobs_total`). Asking again for a name returns
  * the same metric, so `ctx.metrics.counter("jobs_total", "…").inc()` may sit inside work().
  * Prometheus's rules are checked when a metric is created (a bad one throws, naming the rule):
- * names match [a-zA-Z_:][a-zA-Z0-9_:]*, a counter's name ends in `_total` and only goes up.
+ * names are snake_case [a-z_][a-z0-9_]* without abbreviated units (`_ms`: use `_seconds`), a
+ * counter's name ends in `_total` and only goes up — what `promtool check metrics` asks.
  */
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+/** Name parts promtool's lint reads as abbreviated units ("metric names should not contain abbreviated units"). */
+export const UNIT_ABBREVIATIONS: ReadonlySet<string> = new Set(["s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d"]);
+
+const METRIC_NAME = /^[a-z_][a-z0-9_]*$/;
 /** Names the loop's own families use (prometheus.ts), after the prefix. */
 const BUILT_IN = new Set(["up", "interrupted", "cycles_total", "cycle_errors_total", "cycle_overruns_total", "cycle_duration_seconds", "log_records_dropped_total", "last_success_timestamp_seconds"]);
 
@@ -83,7 +87,10 @@ export class UserMetrics {
       if (known.family.type !== type) throw new Error(`metric ${JSON.stringify(name)} is a ${known.family.type} already`);
       return known.api;
     }
-    if (!METRIC_NAME.test(name) || name.startsWith("__")) throw new Error(`metric ${JSON.stringify(name)}: expected [a-zA-Z_:][a-zA-Z0-9_:]*, not starting with __`);
+    if (/[A-Z]/.test(name)) throw new Error(`metric ${JSON.stringify(name)}: snake_case, not camelCase (Prometheus naming)`);
+    if (!METRIC_NAME.test(name) || name.startsWith("__")) throw new Error(`metric ${JSON.stringify(name)}: expected [a-z_][a-z0-9_]*, not starting with __`);
+    const unit = name.split("_").find((part) => UNIT_ABBREVIATIONS.has(part));
+    if (unit !== undefined) throw new Error(`metric ${JSON.stringify(name)}: "${unit}" reads as an abbreviated unit; spell the base unit out (seconds, bytes)`);
     if (BUILT_IN.has(name)) throw new Error(`metric ${JSON.stringify(name)} is one of the daemon's own; choose another name`);
     const family: MetricFamily = { name, type, help: help.trim() === "" ? name : help, value: 0 };
     const api = make(family);
