@@ -8,6 +8,7 @@
 import { stripVTControlCharacters } from "node:util";
 import { getLogger } from "@logtape/logtape";
 import type { ArgsDef, CommandDef } from "citty";
+import { SettingsLoader } from "./config.ts";
 import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
 import { releaseEarlySignals } from "./early-signals.ts";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
@@ -17,11 +18,10 @@ import { runOwedTeardown } from "./lifecycle.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
 import { DAEMON_VERSION } from "./meta.ts";
+import type { SettingSpec } from "./options.ts";
 import { envName, refuseCittyBreakers, settingRows } from "./options.ts";
 import { writePidFile } from "./pid-file.ts";
 import { runLoop } from "./run-loop.ts";
-import type { SettingSpec } from "./setting-spec.ts";
-import { SettingsLoader } from "./settings-loader.ts";
 import type { DaemonApp, Work } from "./work-context.ts";
 
 /** What --help shows as a setting's default, if anything (never a secret's). */

@@ -4,15 +4,16 @@
  * work() sees on `ctx.settings`. Values were checked already; what is left here are the defaults
  * that depend on other settings or on the environment ($LOGS_DIRECTORY, `<name>.log`).
  */
-
 import { join } from "node:path";
 import type { LogLevel } from "@logtape/logtape";
 import type { InterruptMode } from "./daemon.ts";
+import { type EnvFile, EnvFileError, readEnvFile } from "./env-file.ts";
+import { EX_CONFIG, ExitError } from "./exit-codes.ts";
 import type { LoggingOptions } from "./logging/configure.ts";
 import { parseLogLevel } from "./logging/levels.ts";
-import type { ParsedValues, SettingRow } from "./options.ts";
-import type { SettingValues } from "./setting-spec.ts";
+import { envName, type ParsedValues, parseFlags, parseValues, readEnv, type SettingRow, type SettingValues, settingRows, upperSnake } from "./options.ts";
 import type { settings } from "./settings.ts";
+import { isJournalStream } from "./systemd/journal-stream.ts";
 
 /** Your settings' values, typed from src/settings.ts: `ctx.settings`. */
 export type UserSettings = SettingValues<typeof settings>;
@@ -99,4 +100,114 @@ export function resolveConfig(values: ParsedValues, rows: SettingRow[], defaults
     logging,
     user: Object.freeze(user) as UserSettings,
   };
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * Where the daemon's settings come from, in order of precedence: command-line flags, the
+ * environment file (`--env-file`, the unit's `EnvironmentFile=`), the process environment, the
+ * defaults. Flags are parsed once; the environment file is read again on every SIGHUP, so an
+ * edit takes effect without a restart — and a variable deleted from the file is gone too, even
+ * though systemd put it in our process environment at start.
+ */
+/** A validated configuration, plus what deserves a WARNING once logging is up. */
+export interface Settings {
+  config: DaemonConfig;
+  warnings: string[];
+}
+
+export class SettingsLoader {
+  readonly #prefix: string;
+  readonly #rows: SettingRow[];
+  readonly #flags: ReturnType<typeof parseFlags>;
+  readonly #processEnv: Record<string, string | undefined>;
+  /** The environment file's variables at the first load: systemd copied them into our environment. */
+  #fromFileAtStart: Map<string, string> | null = null;
+  /** Whether the environment file existed at some load. */
+  #fileExisted = false;
+
+  /**
+   * Parses the flags strictly (ExitError 64 on a mistake). `prefix` is the daemon's name (src/defaults.ts) whose
+   * upper snake case prefixes every variable (SIMPLE_DAEMON_INTERVAL).
+   */
+  constructor(prefix: string, argv: string[], env: Record<string, string | undefined> = process.env) {
+    this.#prefix = prefix;
+    this.#rows = settingRows();
+    this.#flags = parseFlags(argv, this.#rows);
+    this.#processEnv = env;
+  }
+
+  /**
+   * Resolves the settings now, reading the environment file if one is configured. Throws
+   * ExitError: 64 for a bad flag value, 78 for a bad variable or an unreadable file.
+   */
+  load(): Settings {
+    const warnings: string[] = [];
+    const envFileVariable = envName(this.#prefix, "env-file");
+    const envFileFlag = this.#flags.values["env-file"];
+    const envFilePath = typeof envFileFlag === "string" ? envFileFlag : this.#processEnv[envFileVariable];
+    let env: Record<string, string | undefined> = this.#processEnv;
+    const fileSources: Record<string, string> = {};
+    if (envFilePath !== undefined && envFilePath !== "") {
+      const first = this.#fromFileAtStart === null;
+      let file: EnvFile | null;
+      try {
+        file = readEnvFile(envFilePath);
+      } catch (error) {
+        if (!(error instanceof EnvFileError)) throw error;
+        // systemd read the file as root and passed its values in our environment; a file only
+        // root may read is still a working start, but a reload cannot see it.
+        if (!(first && error.code === "EACCES")) throw new ExitError(error.message, EX_CONFIG);
+        warnings.push(`${error.message}: running with the values systemd passed; make it readable by the service for reloads to see it`);
+        file = null;
+      }
+      if (file !== null && !file.exists && this.#fileExisted) {
+        throw new ExitError(`${envFilePath} has gone since the start; an empty file clears its settings`, EX_CONFIG);
+      }
+      if (file !== null) {
+        warnings.push(...file.ignored);
+        this.#fileExisted ||= file.exists;
+        this.#fromFileAtStart ??= new Map(Object.entries(file.values));
+        env = { ...this.#processEnv };
+        for (const [key, valueAtStart] of this.#fromFileAtStart) {
+          // Only what the environment got from the file goes with a line deleted from it.
+          if (this.#processEnv[key] === valueAtStart) delete env[key];
+          if (!(key in file.values)) warnings.push(`${key} is no longer in ${envFilePath}: its default applies`);
+        }
+        for (const [key, value] of Object.entries(file.values)) {
+          if (key === envFileVariable) {
+            warnings.push(`${key} in ${envFilePath} has no effect: the file to read cannot be named inside it`);
+            continue;
+          }
+          env[key] = value;
+          fileSources[key] = `${key} in ${envFilePath}`;
+        }
+      } else {
+        this.#fromFileAtStart ??= new Map();
+      }
+    }
+    warnings.push(...this.#unknownVariables(env));
+    const read = readEnv(this.#prefix, env, this.#flags.values, this.#rows);
+    for (const [flag, variable] of Object.entries(read.sources)) {
+      read.sources[flag] = fileSources[variable] ?? variable;
+    }
+    const raw = { ...read.values, ...this.#flags.values };
+    const values = parseValues(raw, { ...read.sources, ...this.#flags.sources }, this.#rows);
+    const config = resolveConfig(
+      values,
+      this.#rows,
+      { name: this.#prefix, logsDirectory: this.#processEnv.LOGS_DIRECTORY, stdoutIsJournal: isJournalStream(this.#processEnv), stdoutIsTerminal: process.stdout.isTTY === true },
+      new Set(Object.keys(raw)),
+    );
+    return { config, warnings };
+  }
+
+  /** Variables with our prefix that name no option: most likely a typo. */
+  #unknownVariables(env: Record<string, string | undefined>): string[] {
+    const known = new Set(this.#rows.map((row) => envName(this.#prefix, row.flag)));
+    const prefix = `${upperSnake(this.#prefix)}_`;
+    return Object.keys(env)
+      .filter((key) => key.startsWith(prefix) && !known.has(key))
+      .map((key) => `${key} names no setting and is ignored; run with --help for the list`);
+  }
 }

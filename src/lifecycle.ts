@@ -6,13 +6,16 @@
  * shutdown deadline) and a crash. Teardown gets its own bound (`--teardown-timeout`) and its own
  * abort signal, aborted when that bound passes; it runs only if setup finished.
  */
+
+import { mkdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { Logger } from "@logtape/logtape";
 import type { DaemonConfig } from "./config.ts";
 import type { SimpleDaemon } from "./daemon.ts";
 import type { UserMetrics } from "./http/user-metrics.ts";
 import { readCredential } from "./systemd/credentials.ts";
 import type { DaemonApp, WorkContext } from "./work-context.ts";
-import { cacheDirPath, ensureDir, stateDirPath } from "./work-dirs.ts";
 
 /** What a context is made of, besides the cycle and the signal. */
 export interface ContextParts {
@@ -131,4 +134,39 @@ export class Lifecycle {
       clearTimeout(timer);
     }
   }
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * `ctx.stateDir` and `ctx.cacheDir`: systemd's StateDirectory=/CacheDirectory= (systemd.exec(5):
+ * it creates them owned by the service's user and passes `$STATE_DIRECTORY`/`$CACHE_DIRECTORY`,
+ * colon-separated when there are several; the first is ours). Outside systemd the XDG base
+ * directories for a user, /var/lib and /var/cache for root. Created on first use, mode 0700.
+ */
+type Env = Record<string, string | undefined>;
+
+/** Where the state folder of daemon `name` is, without creating it. */
+export function stateDirPath(name: string, env: Env = process.env, uid = process.getuid?.() ?? -1): string {
+  const fromSystemd = env.STATE_DIRECTORY?.split(":")[0];
+  if (fromSystemd) return fromSystemd;
+  if (uid === 0) return join("/var/lib", name);
+  return join(env.XDG_STATE_HOME?.startsWith("/") ? env.XDG_STATE_HOME : join(homedir(), ".local/state"), name);
+}
+
+/** Where the cache folder of daemon `name` is, without creating it. */
+export function cacheDirPath(name: string, env: Env = process.env, uid = process.getuid?.() ?? -1): string {
+  const fromSystemd = env.CACHE_DIRECTORY?.split(":")[0];
+  if (fromSystemd) return fromSystemd;
+  if (uid === 0) return join("/var/cache", name);
+  return join(env.XDG_CACHE_HOME?.startsWith("/") ? env.XDG_CACHE_HOME : join(homedir(), ".cache"), name);
+}
+
+/** `path`, created (with its parents, mode 0700) if missing; throws an Error naming the path and errno. */
+export function ensureDir(path: string): string {
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new Error(`cannot create ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  return path;
 }

@@ -5,13 +5,12 @@
  * keep the old settings (an ERROR says why); the daemon never stops over a reload.
  */
 import type { Logger } from "@logtape/logtape";
-import type { DaemonConfig } from "./config.ts";
+import type { DaemonConfig, Settings } from "./config.ts";
 import { ExitError } from "./exit-codes.ts";
 import type { Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";
-import type { SettingSpec } from "./setting-spec.ts";
+import type { SettingSpec } from "./options.ts";
 import { settings as userSettings } from "./settings.ts";
-import type { Settings } from "./settings-loader.ts";
 
 /** Built-in settings a reload applies at once, by DaemonConfig field (logging is compared and applied on its own). */
 const LIVE = ["intervalSec", "shutdownTimeoutSec", "teardownTimeoutSec", "workTimeoutSec", "onError"] as const;

@@ -4,18 +4,16 @@
  * service manager hears is in systemd/service-manager.ts, what a reload does in reload.ts.
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { DaemonConfig } from "./config.ts";
+import type { DaemonConfig, Settings } from "./config.ts";
 import { DaemonExit, isShutdownError, SimpleDaemon } from "./daemon.ts";
 import { takeEarlySignals } from "./early-signals.ts";
 import { EX_SOFTWARE } from "./exit-codes.ts";
 import { LoopMetrics } from "./http/loop-metrics.ts";
 import { Lifecycle, makeContext, runOwedTeardown } from "./lifecycle.ts";
 import type { Logging } from "./logging/configure.ts";
-import { describeLoop } from "./loop-status.ts";
 import { DAEMON_VERSION } from "./meta.ts";
 import { reloadConfig } from "./reload.ts";
 import type { CycleEnd } from "./schedule.ts";
-import type { Settings } from "./settings-loader.ts";
 import { ServiceManager } from "./systemd/service-manager.ts";
 import { formatDuration, logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
 import { startOrphanReaper } from "./unix/orphan-reaper.ts";
@@ -166,4 +164,30 @@ function warnWhenHung(config: DaemonConfig, cycle: number, log: Logger, watchdog
     log.warning(`work() in cycle {cycle} has run longer than --work-timeout {timeoutSec} s; the loop counts as hung${watchdog ? ", so the watchdog is no longer pinged" : ""}.`, { cycle, timeoutSec });
   }, timeoutSec * 1000);
   return { [Symbol.dispose]: () => clearTimeout(timer) };
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * The loop part of the SIGUSR1/SIGUSR2 status line: what runs now, and the counts an operator
+ * checks first. The daemon adds the mode and whether a stop is under way.
+ */
+export interface LoopState {
+  /** The cycle whose work() runs now, or null between cycles. */
+  runningCycle: number | null;
+  /** How long that work() has run, in ms. */
+  runningForMs: number;
+  /** Cycles finished, failed (work() threw), and overran. */
+  done: number;
+  errors: number;
+  overruns: number;
+  /** Between cycles: ms until the next one is due (null once stopping or with nothing scheduled). */
+  nextInMs: number | null;
+}
+
+/** e.g. `cycle 12 running for 0.41 s, 11 done, 0 errors, 0 overruns` or `idle, next cycle in 4.2 s, 11 done, …`. */
+export function describeLoop(state: LoopState): string {
+  const counts = `${state.done} done, ${state.errors} errors, ${state.overruns} overruns`;
+  if (state.runningCycle !== null) return `cycle ${state.runningCycle} running for ${(state.runningForMs / 1000).toFixed(2)} s, ${counts}`;
+  const next = state.nextInMs === null ? "" : `, next cycle in ${(state.nextInMs / 1000).toFixed(2)} s`;
+  return `idle${next}, ${counts}`;
 }

@@ -11,7 +11,7 @@
  * the logs and --help — but prefer a systemd credential for a secret (`ctx.credential`, README
  * "Secrets").
  */
-import { defineSettings } from "./setting-spec.ts";
+import { defineSettings } from "./options.ts";
 
 export const settings = defineSettings({
   diskPath: { type: "string", default: "/", help: "Folder whose file system's free space each cycle reports", hint: "path", reload: true },

@@ -136,7 +136,13 @@ describe("bad input: one line on stderr, a sysexits code, nothing written", () =
     ["bad variable", [], { SIMPLE_DAEMON_SHUTDOWN_TIMEOUT: "0" }, 78, /invalid value "0" for SIMPLE_DAEMON_SHUTDOWN_TIMEOUT: expected a number of seconds over 0, up to 2000000$/m],
     ["bad boolean variable", [], { SIMPLE_DAEMON_STREAM: "maybe" }, 78, /invalid value "maybe" for SIMPLE_DAEMON_STREAM/],
     // The rule `unit --name` applies: a name that runs can also be installed.
-    ["a name systemd reads as a template instance", ["--name", "a@b"], {}, 64, /^simple-daemon: invalid value "a@b" for --name: no '@': systemd would read a@b\.service as an instance of the template unit a@\.service; expected /],
+    [
+      "a name systemd reads as a template instance",
+      ["--name", "a@b"],
+      {},
+      64,
+      /^simple-daemon: invalid value "a@b" for --name: no '@': systemd would read a@b\.service as an instance of the template unit a@\.service; expected /,
+    ],
     ["a name starting with a digit", ["--name", "1d"], {}, 64, /^simple-daemon: invalid value "1d" for --name: expected letters, digits/],
   ];
   for (const [what, args, env, code, message] of cases) {

@@ -17,7 +17,7 @@ const root = process.getuid?.() === 0;
 const skip = tierSkipReason("matrix", () => (root ? null : "not root: the projects' tests must also run as nobody"));
 
 /** The user's own settings and work(), replacing the example's, and their test of it. */
-const USER_SETTINGS = `import { defineSettings } from "./setting-spec.ts";
+const USER_SETTINGS = `import { defineSettings } from "./options.ts";
 
 export const settings = defineSettings({
   queueUrl: { type: "string", default: "http://127.0.0.1:9/queue", help: "Queue to poll", hint: "url", reload: true },

@@ -14,7 +14,7 @@ import { buildUserProject, userProject } from "./support/user-project.ts";
 
 setDefaultTimeout(60_000);
 
-const SETTINGS = `import { defineSettings } from "./setting-spec.ts";
+const SETTINGS = `import { defineSettings } from "./options.ts";
 export const settings = defineSettings({
   url: { type: "string", default: "https://example.com/health", help: "URL to poll", hint: "url", reload: true },
   retries: { type: "number", integer: true, min: 0, max: 10, default: 3, help: "Attempts per cycle" },

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DAEMON_NAME } from "../src/defaults.ts";
 import { metricPrefix } from "../src/http/prometheus.ts";
 import { UserMetrics } from "../src/http/user-metrics.ts";
-import { cacheDirPath, stateDirPath } from "../src/work-dirs.ts";
+import { cacheDirPath, stateDirPath } from "../src/lifecycle.ts";
 import { binaries } from "./support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
 

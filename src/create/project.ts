@@ -34,7 +34,16 @@ function templateEntries(): { entries: string[]; excluded: string[] } {
  * their real names: the gitignore (npm packs no .gitignore) and the lockfile (no package manager
  * packs a lockfile, so `prepack` copies bun.lock to templates/bun.lock.shipped).
  */
-const LEFT_OUT = [/^src\/create-simple-daemon\.ts$/, /^src\/create\//, /^test\/create-[^/]*\.test\.ts$/, /^test\/support\/registry\.ts$/, /^templates\/gitignore$/, /^templates\/bun\.lock\.shipped$/, /^README\.md$/, /^templates\/README\.md$/];
+const LEFT_OUT = [
+  /^src\/create-simple-daemon\.ts$/,
+  /^src\/create\//,
+  /^test\/create-[^/]*\.test\.ts$/,
+  /^test\/support\/registry\.ts$/,
+  /^templates\/gitignore$/,
+  /^templates\/bun\.lock\.shipped$/,
+  /^README\.md$/,
+  /^templates\/README\.md$/,
+];
 
 /**
  * The user's files: written once by the scaffold, never touched by `--update` (which reports
@@ -48,7 +57,6 @@ const USER_FILE_SET: ReadonlySet<string> = new Set(USER_FILES);
 
 /** The manifest at the project's root. */
 export const MANIFEST = ".simple-daemon.json";
-
 
 /** One line on stderr, plain: console.error would colour it red on a terminal. */
 export const say = (line: string) => process.stderr.write(`${line}\n`);

@@ -10,8 +10,8 @@
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { daemonNameProblem } from "../daemon-name.ts";
 import { EX_USAGE, ExitError } from "../exit-codes.ts";
+import { daemonNameProblem } from "../options.ts";
 
 export interface Placement {
   name: string;
@@ -56,7 +56,7 @@ function xdg(variable: string, fallback: string): string {
   return value?.startsWith("/") ? value : join(homedir(), fallback);
 }
 
-/** Exits 64 unless `name` is a valid daemon name (src/daemon-name.ts); returns where everything goes on disk. */
+/** Exits 64 unless `name` is a valid daemon name (src/options.ts); returns where everything goes on disk. */
 export function resolvePaths(p: Placement): Paths {
   const problem = daemonNameProblem(p.name);
   if (problem !== null) throw new ExitError(problem, EX_USAGE);

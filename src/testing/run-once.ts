@@ -15,6 +15,7 @@
  * ```
  */
 import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { SettingsLoader } from "../config.ts";
 import type { InterruptMode } from "../daemon.ts";
 import { DAEMON_NAME } from "../defaults.ts";
 import { releaseEarlySignals } from "../early-signals.ts";
@@ -23,7 +24,6 @@ import { compilePercentFormat } from "../logging/percent-format.ts";
 import { renderMessage } from "../logging/render-message.ts";
 import { kebabCase } from "../options.ts";
 import { runLoop } from "../run-loop.ts";
-import { SettingsLoader } from "../settings-loader.ts";
 import type { DaemonApp, Work } from "../work-context.ts";
 
 // Importing the run loop installed the daemon's start-up signal listeners (early-signals.ts),
