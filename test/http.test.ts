@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { metricPrefix } from "../src/http/prometheus.ts";
+import { metricPrefix } from "../src/http/metrics.ts";
 import { binaries } from "./support/binaries.ts";
 import { type DaemonProcess, runToEnd, startDaemon, tempDir, waitFor } from "./support/daemon-process.ts";
 

@@ -1,6 +1,6 @@
 // The health limit behind /healthz (pure logic; the endpoint itself is tested over HTTP).
 import { expect, setDefaultTimeout, test } from "bun:test";
-import { LoopMetrics } from "../src/http/loop-metrics.ts";
+import { LoopMetrics } from "../src/http/metrics.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

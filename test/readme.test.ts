@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderProject } from "../src/create/project.ts";
 import { DAEMON_NAME } from "../src/defaults.ts";
-import { metricPrefix } from "../src/http/prometheus.ts";
+import { metricPrefix } from "../src/http/metrics.ts";
 import { envName } from "../src/options.ts";
 import { ROOT } from "./support/binaries.ts";
 import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";

@@ -10,8 +10,8 @@
 import type { Server } from "bun";
 import { errnoReason } from "../errno-reason.ts";
 import { EX_CANTCREAT, ExitError } from "../exit-codes.ts";
-import type { LoopMetrics } from "./loop-metrics.ts";
-import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
+import type { LoopMetrics } from "./metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 
 export interface HealthServerOptions {
   host: string;

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { metricPrefix } from "../../src/http/prometheus.ts";
+import { metricPrefix } from "../../src/http/metrics.ts";
 import { type DaemonProcess, waitFor } from "./daemon-process.ts";
 
 /** Why a root-only fault test cannot run here, or null. On CI (REQUIRE_FAULT_ROOT=1) it must run. */
