@@ -13,7 +13,7 @@ import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
 import { releaseEarlySignals } from "./early-signals.ts";
 import { EX_CANTCREAT, ExitError } from "./exit-codes.ts";
 import { startHealthServer } from "./http/health-server.ts";
-import { LoopMetrics } from "./http/loop-metrics.ts";
+import { LoopMetrics } from "./http/metrics.ts";
 import { runOwedTeardown } from "./lifecycle.ts";
 import { configureLogging, type Logging } from "./logging/configure.ts";
 import { LogFileError } from "./logging/rotating-file-sink.ts";

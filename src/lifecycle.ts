@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Logger } from "@logtape/logtape";
 import type { DaemonConfig } from "./config.ts";
 import type { SimpleDaemon } from "./daemon.ts";
-import type { UserMetrics } from "./http/user-metrics.ts";
+import type { UserMetrics } from "./http/metrics.ts";
 import { readCredential } from "./systemd/credentials.ts";
 import type { DaemonApp, WorkContext } from "./work-context.ts";
 

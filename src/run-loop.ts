@@ -8,7 +8,7 @@ import type { DaemonConfig, Settings } from "./config.ts";
 import { DaemonExit, isShutdownError, SimpleDaemon } from "./daemon.ts";
 import { takeEarlySignals } from "./early-signals.ts";
 import { EX_SOFTWARE } from "./exit-codes.ts";
-import { LoopMetrics } from "./http/loop-metrics.ts";
+import { LoopMetrics } from "./http/metrics.ts";
 import { Lifecycle, makeContext, runOwedTeardown } from "./lifecycle.ts";
 import type { Logging } from "./logging/configure.ts";
 import { DAEMON_VERSION } from "./meta.ts";

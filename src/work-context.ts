@@ -2,7 +2,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { UserSettings } from "./config.ts";
 import type { SimpleDaemon } from "./daemon.ts";
-import type { UserMetrics } from "./http/user-metrics.ts";
+import type { UserMetrics } from "./http/metrics.ts";
 
 export interface WorkContext {
   /** The application's logger (LogTape): `ctx.log.info("…{x}…", { x })`. */
