@@ -3,3 +3,8 @@ declare module "*.service" {
   const text: string;
   export default text;
 }
+// Timer unit templates too.
+declare module "*.timer" {
+  const text: string;
+  export default text;
+}

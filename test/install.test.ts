@@ -5,8 +5,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { join } from "node:path";
 import { parseEnvFile } from "../src/env-file.ts";
 import { quoteEnvValue } from "../src/install/env-settings.ts";
-import { renderTimer } from "../src/install/timer-file.ts";
-import { isUnedited, quoteExecArg, renderUnit } from "../src/install/unit-file.ts";
+import { isUnedited, quoteExecArg, renderTimer, renderUnit } from "../src/install/unit-file.ts";
 import { binaries, ROOT } from "./support/binaries.ts";
 import { runToEnd, tempDir } from "./support/daemon-process.ts";
 

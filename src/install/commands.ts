@@ -11,14 +11,12 @@ import { DAEMON_DESCRIPTION, DAEMON_NAME } from "../defaults.ts";
 import { parseEnvFile } from "../env-file.ts";
 import { EX_USAGE, ExitError } from "../exit-codes.ts";
 import { parseFlags, parseValues } from "../options.ts";
-import { type CredentialRequest, mergeCredentials, parseCredentialFlag, unitCredentials } from "./credentials.ts";
 import { settingsFromFlags } from "./env-settings.ts";
 import { install, liveUnitType, timeoutStopSec } from "./install.ts";
 import { defaultDirs, resolvePaths } from "./paths.ts";
 import { readIfExists } from "./steps.ts";
-import { checkCalendar, renderTimer } from "./timer-file.ts";
 import { uninstall } from "./uninstall.ts";
-import { isOurUnit, renderUnit, type UnitSettings } from "./unit-file.ts";
+import { type CredentialRequest, checkCalendar, isOurUnit, mergeCredentials, parseCredentialFlag, renderTimer, renderUnit, type UnitSettings, unitCredentials } from "./unit-file.ts";
 
 type Flag = { type: "string" | "boolean"; description: string; valueHint?: string; multiple?: boolean };
 const PLACEMENT: Record<string, Flag> = {

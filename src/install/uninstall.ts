@@ -6,10 +6,9 @@
  */
 import { rmSync } from "node:fs";
 import { EX_CANTCREAT, ExitError } from "../exit-codes.ts";
+import { requireServiceManager } from "./install.ts";
 import { type Placement, resolvePaths, USER_STATE_HOME_SINCE } from "./paths.ts";
-import { requireServiceManager } from "./preconditions.ts";
-import { exists, isSymlink, perform, readIfExists, type Step } from "./steps.ts";
-import { systemctl, systemdVersion } from "./systemctl.ts";
+import { exists, isSymlink, perform, readIfExists, type Step, systemctl, systemdVersion } from "./steps.ts";
 import { isOurUnit } from "./unit-file.ts";
 
 export interface UninstallRequest extends Placement {
