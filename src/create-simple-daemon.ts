@@ -31,6 +31,7 @@ import {
   modeProblem,
   nameFromFolder,
   nameProblem,
+  parseExtras,
   renderProject,
   say,
   TOOL,
@@ -103,6 +104,8 @@ Options:
   --mode passive|aggressive   default stop mode (default: ${DEFAULT_MODE})
   --interval <seconds>    default interval between cycle starts (default: ${DEFAULT_INTERVAL_SEC})
   --user <unix user>      run the unit as this user (default: a dynamic user of its own)
+  --with <extras>         optional parts, comma-separated: deb (bun run package makes a .deb),
+                          container (Dockerfile, .dockerignore, templates/kubernetes.yaml)
   --no-install            do not run bun install
   --no-git                do not run git init and the first commit
   --force                 write into a folder that is not empty; --update: even with uncommitted changes
@@ -118,6 +121,7 @@ const FLAGS = {
   mode: { type: "string" },
   interval: { type: "string" },
   user: { type: "string" },
+  with: { type: "string" },
   "no-install": { type: "boolean" },
   "no-git": { type: "boolean" },
   force: { type: "boolean" },
@@ -184,6 +188,8 @@ async function collectAnswers(flags: Flags, dirArg: string | undefined): Promise
   if (flags.interval !== undefined) check(intervalProblem(flags.interval));
   if (flags.user !== undefined) check(userProblem(flags.user));
   if (flags.description !== undefined) check(descriptionProblem(flags.description));
+  const extras = flags.with === undefined ? [] : parseExtras(flags.with);
+  if (typeof extras === "string") throw new UsageError(extras);
   if (!interactive) {
     if (dirArg === undefined) throw new UsageError(`no target folder given; run \`${TOOL} <dir>\``);
     const name = flags.name ?? folderName(dirArg);
@@ -197,6 +203,7 @@ async function collectAnswers(flags: Flags, dirArg: string | undefined): Promise
       mode: (flags.mode ?? DEFAULT_MODE) as Answers["mode"],
       intervalSec: Number(flags.interval ?? DEFAULT_INTERVAL_SEC),
       user: flags.user ?? null,
+      extras,
     };
     return { dir: dirArg, answers };
   }
@@ -208,7 +215,7 @@ async function collectAnswers(flags: Flags, dirArg: string | undefined): Promise
     const mode = flags.mode ?? (await reader.ask("Stop mode, passive or aggressive", DEFAULT_MODE, modeProblem));
     const interval = flags.interval ?? (await reader.ask("Seconds between cycles", String(DEFAULT_INTERVAL_SEC), intervalProblem));
     const user = flags.user ?? (await reader.ask("Unix user for the service, empty for a dynamic user of its own", "", (u) => (u === "" ? null : userProblem(u))));
-    return { dir, answers: { name, description, mode: mode as Answers["mode"], intervalSec: Number(interval), user: user === "" ? null : user } };
+    return { dir, answers: { name, description, mode: mode as Answers["mode"], intervalSec: Number(interval), user: user === "" ? null : user, extras } };
   } finally {
     reader.close();
   }

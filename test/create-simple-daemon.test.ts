@@ -92,9 +92,11 @@ describe("a generated project", () => {
       expect(created.stdout).toContain("sudo ./dist/my-daemon install --now");
       expect(created.stdout).toContain("journalctl -u my-daemon -f");
       const dir = join(parent, "my-daemon");
-      // The file list: the package's, minus the scaffolder, renamed, plus .gitignore.
+      // The file list: the package's, minus the scaffolder and the extras not asked for (--with), renamed, plus .gitignore.
+      const extras = [/^src\/package-deb\.ts$/, /^templates\/deb\//, /^Dockerfile$/, /^\.dockerignore$/, /^templates\/kubernetes\.yaml$/];
       const expected = packed
         .filter((p) => !["src/create-simple-daemon.ts", "templates/gitignore", "templates/bun.lock.shipped", "templates/README.md"].includes(p) && !p.startsWith("src/create/"))
+        .filter((p) => !extras.some((e) => e.test(p)))
         .map((p) => p.replace("simple-daemon", "my-daemon"))
         .concat(".gitignore", "bun.lock", ".simple-daemon.json")
         .sort();
@@ -141,10 +143,26 @@ describe("a generated project", () => {
     SLOW_MS,
   );
 
-  test("every flag: name, description, mode, interval, user; --no-install and --no-git", async () => {
+  test("every flag: name, description, mode, interval, user, --with deb,container; --no-install and --no-git", async () => {
     const parent = tempDir("sd-gen-");
     const created = await create(
-      ["some dir", "--name", "queue-watch", "--description", "Watches the queue", "--mode", "aggressive", "--interval", "2.5", "--user", "nobody", "--no-install", "--no-git"],
+      [
+        "some dir",
+        "--name",
+        "queue-watch",
+        "--description",
+        "Watches the queue",
+        "--mode",
+        "aggressive",
+        "--interval",
+        "2.5",
+        "--user",
+        "nobody",
+        "--with",
+        "deb,container",
+        "--no-install",
+        "--no-git",
+      ],
       parent,
     );
     expect(created.code).toBe(0);
@@ -159,6 +177,9 @@ describe("a generated project", () => {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     expect(pkg).toMatchObject({ name: "queue-watch", description: "Watches the queue", private: true });
     expect(Object.keys(pkg.scripts).sort()).toEqual(["build", "check", "dev", "format", "package", "start", "test", "typecheck"]);
+    // --with deb,container: the .deb packager and the container files are there.
+    for (const path of ["src/package-deb.ts", "templates/deb/postinst", "Dockerfile", ".dockerignore", "templates/kubernetes.yaml"]) expect(existsSync(join(dir, path))).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, ".simple-daemon.json"), "utf8")).options.extras).toEqual(["deb", "container"]);
     const ours = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build as string;
     expect(pkg.scripts.build).toBe(ours.replace("dist/simple-daemon", "dist/queue-watch"));
     expect(readFileSync(join(dir, "src/build.ts"), "utf8")).toContain('  "--no-compile-autoload-dotenv",\n  "--no-compile-autoload-bunfig",\n');
@@ -454,6 +475,7 @@ describe("bad input: one line, exit 64 or 73, nothing left behind", () => {
     ["--update with a scaffold option", ["x", "--update", "--name", "y"], 64, /^create-simple-daemon: --update takes only \[<dir>\], --force and --no-test, not --name; run with --help$/],
     ["--no-test without --update", ["x", "--no-test"], 64, /^create-simple-daemon: --no-test goes with --update; run with --help$/],
     ["a scoped npm name (not a unit name)", ["x", "--name", "@me/daemon"], 64, /^create-simple-daemon: invalid name "@me\/daemon"/],
+    ["an unknown --with extra", ["x", "--with", "deb,docker"], 64, /^create-simple-daemon: invalid --with "docker": expected a comma-separated list of deb, container$/],
     ["a bad mode", ["x", "--mode", "gentle"], 64, /^create-simple-daemon: invalid mode "gentle": expected passive or aggressive$/],
     ["a bad interval", ["x", "--interval=-1"], 64, /^create-simple-daemon: invalid interval "-1"/],
     ["a bad user", ["x", "--user", "Root Admin"], 64, /^create-simple-daemon: invalid user "Root Admin"/],

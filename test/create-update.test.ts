@@ -85,7 +85,7 @@ describe("a project's manifest", () => {
     const dir = await scaffold("manifest-check");
     const m = manifestOf(dir);
     expect(m.version).toBe(JSON.parse(readFileSync(join(a, "package.json"), "utf8")).version);
-    expect(m.options).toEqual({ name: "manifest-check", description: expect.any(String), mode: "passive", intervalSec: 60, user: null });
+    expect(m.options).toEqual({ name: "manifest-check", description: expect.any(String), mode: "passive", intervalSec: 60, user: null, extras: [] });
     expect(m.userFiles).toEqual(
       [".gitignore", "README.md", "bun.lock", "package.json", "src/defaults.ts", "src/settings.ts", "src/work.ts", "test/work.test.ts"].filter((p) => existsSync(join(dir, p))),
     );

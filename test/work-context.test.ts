@@ -63,7 +63,7 @@ describe("ctx.credential()", () => {
 
 describe("ctx.metrics", () => {
   test("the prefix is clean under promtool's lint for any daemon name: lower case, no part read as a unit", () => {
-    expect(metricPrefix("simple-daemon")).toBe("simple_daemon");
+    expect(metricPrefix("my-daemon")).toBe("my_daemon");
     expect(metricPrefix("my-d")).toBe("myd");
     expect(metricPrefix("d-watch")).toBe("dwatch");
     expect(metricPrefix("Queue.Watch")).toBe("queue_watch");

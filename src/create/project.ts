@@ -79,7 +79,35 @@ export interface Answers {
   intervalSec: number;
   /** A unix user for the unit's User=, or null for a dynamic user. */
   user: string | null;
+  /** Optional parts (`--with deb,container`); a manifest without the field had them all. */
+  extras?: Extra[];
 }
+
+/**
+ * Parts a project gets only when asked for (`--with`): most daemons deploy with `install` alone,
+ * so a project starts lean. `deb`: `bun run package` (src/package-deb.ts, templates/deb/);
+ * `container`: the Dockerfile, .dockerignore and templates/kubernetes.yaml.
+ */
+export const EXTRAS = {
+  deb: [/^src\/package-deb\.ts$/, /^templates\/deb\//],
+  container: [/^Dockerfile$/, /^\.dockerignore$/, /^templates\/kubernetes\.yaml$/],
+} as const;
+export type Extra = keyof typeof EXTRAS;
+export const EXTRA_NAMES = Object.keys(EXTRAS) as Extra[];
+
+/** The extras a `--with` list names, or the error line. */
+export function parseExtras(text: string): Extra[] | string {
+  const names = text
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+  const unknown = names.find((n) => !(EXTRA_NAMES as string[]).includes(n));
+  if (unknown !== undefined) return `invalid --with ${JSON.stringify(unknown)}: expected a comma-separated list of ${EXTRA_NAMES.join(", ")}`;
+  return EXTRA_NAMES.filter((n) => names.includes(n));
+}
+
+/** The extras of `a`: the ones it names, or all of them for a manifest written before extras existed. */
+const extrasOf = (a: Answers): readonly Extra[] => a.extras ?? EXTRA_NAMES;
 
 // ---------------------------------------------------------------------------------------------
 // Validation: each returns an error line, or null when the value is fine.
@@ -157,12 +185,14 @@ function packageJson(text: string, a: Answers): string {
   // What only publishing this package needs goes: bin, files, keywords, the lockfile's pack scripts.
   const { bin: _bin, files: _files, keywords: _keywords, scripts, ...rest } = pkg;
   // bench/ (the comparison with the Python original) is this repository's, not the project's.
-  const { prepack: _prepack, postpack: _postpack, bench: _bench, ...ownScripts } = scripts as Record<string, string>;
+  const { prepack: _prepack, postpack: _postpack, bench: _bench, package: debPackage, ...ownScripts } = scripts as Record<string, string>;
+  if (extrasOf(a).includes("deb") && debPackage !== undefined) ownScripts.package = debPackage;
   return `${JSON.stringify({ ...rest, name: a.name, description: a.description, version: "0.1.0", private: true, scripts: ownScripts }, null, 2)}\n`;
 }
 
-/** Every file of the template, as paths relative to the package root, minus what is left out. */
-function templateFiles(): string[] {
+/** Every file of the template, as paths relative to the package root, minus what is left out and the extras not asked for. */
+function templateFiles(extras: readonly Extra[]): string[] {
+  const notAsked = EXTRA_NAMES.filter((extra) => !extras.includes(extra)).flatMap((extra) => EXTRAS[extra]);
   const files: string[] = [];
   const { entries, excluded } = templateEntries();
   for (const entry of entries) {
@@ -171,7 +201,7 @@ function templateFiles(): string[] {
     if (!statSync(path).isDirectory()) files.push(entry);
     else for (const file of readdirSync(path, { recursive: true, withFileTypes: true })) if (file.isFile()) files.push(relative(TEMPLATE_ROOT, join(file.parentPath, file.name)));
   }
-  return files.filter((file) => !LEFT_OUT.some((pattern) => pattern.test(file)) && !excluded.includes(file) && !file.split("/").includes("node_modules")).sort();
+  return files.filter((file) => ![...LEFT_OUT, ...notAsked].some((pattern) => pattern.test(file)) && !excluded.includes(file) && !file.split("/").includes("node_modules")).sort();
 }
 
 export interface RenderedFile {
@@ -183,7 +213,7 @@ export interface RenderedFile {
 export function renderProject(a: Answers): Map<string, RenderedFile> {
   const rename = renamer(a.name);
   const out = new Map<string, RenderedFile>();
-  for (const file of templateFiles()) {
+  for (const file of templateFiles(extrasOf(a))) {
     let text = readFileSync(join(TEMPLATE_ROOT, file), "utf8");
     if (file === "package.json") text = packageJson(text, a);
     if (file === "src/defaults.ts") text = defaultsModule(a);
@@ -266,7 +296,8 @@ export function readManifest(dir: string): Manifest {
     modeProblem(String(o.mode)) ??
     intervalProblem(String(o.intervalSec)) ??
     (o.user === null ? null : userProblem(String(o.user))) ??
-    descriptionProblem(String(o.description));
+    descriptionProblem(String(o.description)) ??
+    (o.extras === undefined ? null : !Array.isArray(o.extras) || typeof parseExtras(o.extras.join(",")) === "string" ? "bad extras" : null);
   if (problem !== null) throw broken(problem);
   for (const [path, hash] of Object.entries(m.files)) {
     if (typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash) || path.startsWith("/") || path.split("/").includes("..")) throw broken(`bad entry ${JSON.stringify(path)}`);
