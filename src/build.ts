@@ -6,7 +6,7 @@
  *   bun run build --target linux-arm64         → dist/<name>-linux-arm64 (dist/<name> is kept)
  *   bun run build --target linux-x64 --target linux-arm64-musl --outdir out
  *
- * The flags live here only: test/support/binaries.ts and the Dockerfile build through this module.
+ * The flags live here only: test/support/harness.ts and the Dockerfile build through this module.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanEnv } from "./support/daemon-process.ts";
+import { cleanEnv } from "./support/harness.ts";
 import { packedScaffolder } from "./support/packed-scaffolder.ts";
 import { tierSkipReason } from "./support/tiers.ts";
 

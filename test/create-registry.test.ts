@@ -8,8 +8,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { ROOT } from "./support/binaries.ts";
-import { runToEnd, tempDir } from "./support/daemon-process.ts";
+import { ROOT, runToEnd, tempDir } from "./support/harness.ts";
 import { type Registry, registrySkipReason, startRegistry, versionOf } from "./support/registry.ts";
 import { tierEnabled, tierSkipReason } from "./support/tiers.ts";
 

@@ -5,8 +5,7 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./support/binaries.ts";
-import { runToEnd, tempDir } from "./support/daemon-process.ts";
+import { ROOT, runToEnd, tempDir } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -4,9 +4,8 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EnvFileError, parseEnvFile, readEnvFile } from "../src/env-file.ts";
-import { binaries } from "./support/binaries.ts";
-import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
 import { unprivilegedPlace } from "./support/faults.ts";
+import { binaries, runToEnd, startDaemon, tempDir } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

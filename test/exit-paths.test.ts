@@ -1,7 +1,6 @@
 // Every way the real binary can end, with 100k records logged just before: none may be lost.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { binaries } from "./support/binaries.ts";
-import { type DaemonProcess, lastLine, startDaemon } from "./support/daemon-process.ts";
+import { binaries, type DaemonProcess, lastLine, startDaemon } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -3,8 +3,7 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { metricPrefix } from "../src/http/metrics.ts";
-import { binaries } from "./support/binaries.ts";
-import { type DaemonProcess, runToEnd, startDaemon, tempDir, waitFor } from "./support/daemon-process.ts";
+import { binaries, type DaemonProcess, runToEnd, startDaemon, tempDir, waitFor } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

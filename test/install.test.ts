@@ -6,8 +6,7 @@ import { join } from "node:path";
 import { parseEnvFile } from "../src/env-file.ts";
 import { quoteEnvValue } from "../src/install/env-settings.ts";
 import { isUnedited, quoteExecArg, renderTimer, renderUnit } from "../src/install/unit-file.ts";
-import { binaries, ROOT } from "./support/binaries.ts";
-import { runToEnd, tempDir } from "./support/daemon-process.ts";
+import { binaries, ROOT, runToEnd, tempDir } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -4,9 +4,8 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeJournalEntry, journalFieldName } from "../src/systemd/journal.ts";
-import { binaries } from "./support/binaries.ts";
-import { cleanEnv, startDaemon, tempDir } from "./support/daemon-process.ts";
 import { listenDatagrams } from "./support/dgram-listener.ts";
+import { binaries, cleanEnv, startDaemon, tempDir } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -6,8 +6,7 @@ import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
-import { binaries, ROOT } from "./support/binaries.ts";
-import { startDaemon } from "./support/daemon-process.ts";
+import { binaries, ROOT, startDaemon } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -1,8 +1,7 @@
 // The library form the README shows (SimpleDaemon + Timekeeper with `await using`), run as is.
 import { expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { ROOT } from "./support/binaries.ts";
-import { cleanEnv, waitFor } from "./support/daemon-process.ts";
+import { cleanEnv, ROOT, waitFor } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -1,9 +1,8 @@
 // sd_notify from the real binary to a real Unix datagram listener standing in for systemd.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Notifier } from "../src/systemd/notify.ts";
-import { binaries } from "./support/binaries.ts";
-import { startDaemon, tempDir } from "./support/daemon-process.ts";
 import { listenAbstract, listenDatagrams } from "./support/dgram-listener.ts";
+import { binaries, startDaemon, tempDir } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -8,8 +8,7 @@ import { renderProject } from "../src/create/project.ts";
 import { DAEMON_NAME } from "../src/defaults.ts";
 import { metricPrefix } from "../src/http/metrics.ts";
 import { envName } from "../src/options.ts";
-import { ROOT } from "./support/binaries.ts";
-import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { ROOT, runToEnd, startDaemon, tempDir } from "./support/harness.ts";
 import { buildUserProject, userProject } from "./support/user-project.ts";
 
 setDefaultTimeout(60_000);

@@ -16,9 +16,8 @@ import { getSyslogSink } from "../src/logging/syslog-sink.ts";
 import { throttleStatus } from "../src/systemd/status-throttle.ts";
 import { Schedule, Timekeeper } from "../src/timekeeper.ts";
 import { UnixDatagramSocket } from "../src/unix/dgram.ts";
-import { binaries } from "./support/binaries.ts";
-import { type DaemonProcess, startDaemon, tempDir, waitFor } from "./support/daemon-process.ts";
 import { listenDatagrams } from "./support/dgram-listener.ts";
+import { binaries, type DaemonProcess, startDaemon, tempDir, waitFor } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -8,8 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DAEMON_NAME } from "../src/defaults.ts";
 import { envName } from "../src/options.ts";
-import { ROOT } from "./support/binaries.ts";
-import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { ROOT, runToEnd, startDaemon, tempDir } from "./support/harness.ts";
 import { buildUserProject, userProject } from "./support/user-project.ts";
 
 setDefaultTimeout(60_000);

@@ -2,9 +2,8 @@
 // PID, and withheld once a work() outlives --work-timeout.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { watchdogPeriodUsec } from "../src/systemd/watchdog.ts";
-import { binaries } from "./support/binaries.ts";
-import { startDaemon } from "./support/daemon-process.ts";
 import { listenDatagrams, waitForCycleStatus } from "./support/dgram-listener.ts";
+import { binaries, startDaemon } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { DAEMON_NAME } from "../src/defaults.ts";
 import { metricPrefix, UserMetrics } from "../src/http/metrics.ts";
 import { cacheDirPath, stateDirPath } from "../src/lifecycle.ts";
-import { binaries } from "./support/binaries.ts";
-import { runToEnd, startDaemon, tempDir } from "./support/daemon-process.ts";
+import { binaries, runToEnd, startDaemon, tempDir } from "./support/harness.ts";
 
 setDefaultTimeout(60_000);
 

@@ -1,8 +1,7 @@
 // The real Dockerfile, built with podman against locally made base images (no registry here),
 // run as a container whose PID 1 is the daemon, and stopped the way an orchestrator stops it.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { ROOT } from "../support/binaries.ts";
-import { waitFor } from "../support/daemon-process.ts";
+import { ROOT, waitFor } from "../support/harness.ts";
 import { localBaseImages, podman, podmanSkipReason } from "../support/podman.ts";
 import { tierSkipReason } from "../support/tiers.ts";
 

@@ -5,8 +5,7 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaries, buildFlags, ROOT } from "../support/binaries.ts";
-import { runToEnd, tempDir } from "../support/daemon-process.ts";
+import { binaries, buildFlags, ROOT, runToEnd, tempDir } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

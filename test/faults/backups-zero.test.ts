@@ -2,8 +2,7 @@
 // backupCount is 0; the live log must never be deleted or truncated under a reader.
 import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, statSync } from "node:fs";
-import { binaries } from "../support/binaries.ts";
-import { startDaemon } from "../support/daemon-process.ts";
+import { binaries, startDaemon } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

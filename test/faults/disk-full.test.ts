@@ -4,9 +4,8 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaries } from "../support/binaries.ts";
-import { startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 import { droppedMetric, endpointOf, mountTmpfs, rootSkipReason } from "../support/faults.ts";
+import { binaries, startDaemon, tempDir, waitFor } from "../support/harness.ts";
 import { tierSkipReason } from "../support/tiers.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.

@@ -4,8 +4,7 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaries } from "../support/binaries.ts";
-import { cleanEnv, startDaemon, tempDir, track } from "../support/daemon-process.ts";
+import { binaries, cleanEnv, startDaemon, tempDir, track } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -5,9 +5,8 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { binaries } from "../support/binaries.ts";
-import { type DaemonProcess, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 import { UNPRIVILEGED_UID, unprivilegedPlace } from "../support/faults.ts";
+import { binaries, type DaemonProcess, startDaemon, tempDir, waitFor } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -4,8 +4,7 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaries, ROOT } from "../support/binaries.ts";
-import { runToEnd, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
+import { binaries, ROOT, runToEnd, startDaemon, tempDir, waitFor } from "../support/harness.ts";
 import { tierSkipReason } from "../support/tiers.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.

@@ -13,9 +13,8 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { compile } from "../support/binaries.ts";
-import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
+import { compile, runToEnd, startDaemon, tempDir } from "../support/harness.ts";
 import { tierEnabled, tierSkipReason } from "../support/tiers.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.

@@ -4,8 +4,7 @@
 // inside the argument parser.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync } from "node:fs";
-import { binaries } from "../support/binaries.ts";
-import { runToEnd, tempDir } from "../support/daemon-process.ts";
+import { binaries, runToEnd, tempDir } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

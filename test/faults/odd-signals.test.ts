@@ -4,8 +4,7 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
-import { binaries } from "../support/binaries.ts";
-import { type DaemonProcess, lastLine, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
+import { binaries, type DaemonProcess, lastLine, startDaemon, tempDir, waitFor } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

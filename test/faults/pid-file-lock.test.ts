@@ -4,8 +4,7 @@
 import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaries } from "../support/binaries.ts";
-import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
+import { binaries, runToEnd, startDaemon, tempDir } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -3,8 +3,7 @@
 // after the daemon removed its handlers — the process ends by exit(), never by a signal's
 // default action, and loses no record.
 import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { binaries } from "../support/binaries.ts";
-import { type DaemonProcess, lastLine, startDaemon } from "../support/daemon-process.ts";
+import { binaries, type DaemonProcess, lastLine, startDaemon } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

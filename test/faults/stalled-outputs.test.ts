@@ -4,10 +4,9 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { binaries } from "../support/binaries.ts";
-import { startDaemon, tempDir, track, waitFor } from "../support/daemon-process.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
 import { droppedMetric, endpointOf } from "../support/faults.ts";
+import { binaries, startDaemon, tempDir, track, waitFor } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

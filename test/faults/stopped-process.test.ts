@@ -2,8 +2,7 @@
 // work() never settles. A cycle delayed by a stop is not blamed as an overrun; an abandoned
 // work() is named by its cycle.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { binaries } from "../support/binaries.ts";
-import { lastLine, startDaemon } from "../support/daemon-process.ts";
+import { binaries, lastLine, startDaemon } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -4,9 +4,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaries } from "../support/binaries.ts";
-import { runToEnd, startDaemon, tempDir, waitFor } from "../support/daemon-process.ts";
 import { rootSkipReason, UNPRIVILEGED_UID } from "../support/faults.ts";
+import { binaries, runToEnd, startDaemon, tempDir, waitFor } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -3,9 +3,8 @@
 // range's end. Before, either made setInterval fire about every millisecond: a ping storm.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { MAX_TIMER_MS, pingIntervalMs, watchdogPeriodUsec } from "../../src/systemd/watchdog.ts";
-import { binaries } from "../support/binaries.ts";
-import { linesMatching, startDaemon } from "../support/daemon-process.ts";
 import { listenDatagrams, waitForCycleStatus } from "../support/dgram-listener.ts";
+import { binaries, linesMatching, startDaemon } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -7,9 +7,8 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { binaries, ROOT } from "../support/binaries.ts";
-import { runToEnd, startDaemon, tempDir } from "../support/daemon-process.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
+import { binaries, ROOT, runToEnd, startDaemon, tempDir } from "../support/harness.ts";
 import { tierSkipReason } from "../support/tiers.ts";
 import { EM_AARCH64, EM_X86_64, elfFacts } from "./elf.ts";
 
@@ -141,7 +140,7 @@ describe("bun run build", () => {
   });
 
   test("the source map is embedded: a stack trace from the binary names the .ts files and lines", async () => {
-    // The fixture binary is compiled with the build's own flags (test/support/binaries.ts).
+    // The fixture binary is compiled with the build's own flags (test/support/harness.ts).
     const r = await runToEnd([(await binaries()).fixture, "--once", "--stream", "--no-log-file"], { env: { FIXTURE_WORK: "throw:1" } });
     expect(r.stdout).toContain("MSG:> work() failed in cycle 1: Error: boom in cycle 1");
     expect(r.stdout).toMatch(/\n\t +at .*\(test\/fixtures\/fixture-work\.ts:\d+:\d+\)\n/);

@@ -7,9 +7,8 @@ import { basename, join } from "node:path";
 import { DAEMON_NAME } from "../../src/defaults.ts";
 import { envName, OPTION_SPECS, settingRows, upperSnake } from "../../src/options.ts";
 import { debianVersion } from "../../src/package-deb.ts";
-import { ROOT } from "../support/binaries.ts";
 import { builtDeb } from "../support/deb-package.ts";
-import { scratchDir } from "../support/scratch.ts";
+import { ROOT, scratchDir } from "../support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -2,9 +2,7 @@
 // what a failed test left running, and remove this run's scratch folder (binaries, logs,
 // generated projects) after the last test.
 import { afterAll, afterEach, setDefaultTimeout } from "bun:test";
-import { binaries } from "./binaries.ts";
-import { killLeftovers } from "./daemon-process.ts";
-import { removeRunRoot, sweepStaleRunRoots } from "./scratch.ts";
+import { binaries, killLeftovers, removeRunRoot, sweepStaleRunRoots } from "./harness.ts";
 
 sweepStaleRunRoots();
 await binaries();

@@ -5,8 +5,7 @@
  * which bookworm and trixie have).
  */
 import { join } from "node:path";
-import { binaries, ROOT } from "./binaries.ts";
-import { scratchDir } from "./scratch.ts";
+import { binaries, ROOT, scratchDir } from "./harness.ts";
 
 export interface BuiltDeb {
   /** Host path of the .deb. */

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { UnixDatagramSocket } from "../../src/unix/dgram.ts";
-import { tempDir, waitFor } from "./daemon-process.ts";
+import { tempDir, waitFor } from "./harness.ts";
 
 export interface DatagramListener extends Disposable {
   path: string;

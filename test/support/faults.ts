@@ -7,7 +7,7 @@ import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { metricPrefix } from "../../src/http/metrics.ts";
-import { type DaemonProcess, waitFor } from "./daemon-process.ts";
+import { type DaemonProcess, waitFor } from "./harness.ts";
 
 /** Why a root-only fault test cannot run here, or null. On CI (REQUIRE_FAULT_ROOT=1) it must run. */
 export function rootSkipReason(): string | null {

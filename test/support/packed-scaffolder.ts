@@ -4,8 +4,7 @@
  */
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./binaries.ts";
-import { runToEnd, tempDir } from "./daemon-process.ts";
+import { ROOT, runToEnd, tempDir } from "./harness.ts";
 
 /** Runs `argv` in `cwd` and returns its stdout; throws with the output when it exits non-zero. */
 export async function ok(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {

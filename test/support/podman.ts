@@ -12,8 +12,7 @@
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./binaries.ts";
-import { tempDir } from "./daemon-process.ts";
+import { ROOT, tempDir } from "./harness.ts";
 import { ensureRootfs } from "./systemd-container.ts";
 
 const CONTAINERS_CONF = `[containers]

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { runToEnd, tempDir, waitFor } from "./daemon-process.ts";
+import { runToEnd, tempDir, waitFor } from "./harness.ts";
 
 const VERDACCIO_VERSION = "6.8.0";
 /** Reused across runs; the folder name carries the version, so a new pin installs afresh. */

@@ -5,8 +5,7 @@
  */
 import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { compile, ROOT } from "./binaries.ts";
-import { tempDir } from "./daemon-process.ts";
+import { compile, ROOT, tempDir } from "./harness.ts";
 
 /** A copy of src/, templates/ and the project's configuration, with `files` (relative path → text) written over it. */
 export function userProject(files: Record<string, string>): string {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../support/daemon-process.ts";
+import { tempDir } from "../support/harness.ts";
 import { ensureRootfs, SystemdContainer, systemdTierSkipReason } from "../support/systemd-container.ts";
 import { tierSkipReason } from "../support/tiers.ts";
 

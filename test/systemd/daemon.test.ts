@@ -2,7 +2,7 @@
 // `install` command, then started, reloaded, stopped, watchdog-killed and restarted by systemd.
 // Each check reads systemd's own view (systemctl show, the journal), never the daemon's word.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { binaries } from "../support/binaries.ts";
+import { binaries } from "../support/harness.ts";
 import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.

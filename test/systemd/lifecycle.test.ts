@@ -3,7 +3,7 @@
 // passive and aggressive mode. Each check reads systemd's view (the journal, systemctl show, the
 // files it made), never the daemon's word alone.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { binaries } from "../support/binaries.ts";
+import { binaries } from "../support/harness.ts";
 import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.

@@ -5,7 +5,7 @@
 // journal shows each notification it received and each state it went through.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { DAEMON_NAME } from "../../src/defaults.ts";
-import { binaries } from "../support/binaries.ts";
+import { binaries } from "../support/harness.ts";
 import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.

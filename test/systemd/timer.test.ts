@@ -3,7 +3,7 @@
 // run's records reach the journal; a failing run (exit 70) is marked failed and not restarted;
 // `uninstall` takes the timer away too.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { binaries } from "../support/binaries.ts";
+import { binaries } from "../support/harness.ts";
 import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.

@@ -4,8 +4,7 @@
 // process is lost across the restart. A third install of the same build changes nothing.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { compile } from "../support/binaries.ts";
-import { scratchDir } from "../support/scratch.ts";
+import { compile, scratchDir } from "../support/harness.ts";
 import { describeEachSuite, SystemdContainer } from "../support/systemd-container.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.

@@ -1,14 +1,122 @@
 /**
+ * The tests' harness: where their files go, the real binaries they run, and the processes they
+ * start and wait on.
+ *
+ * Scratch space for one test run: every temporary folder the tests make (binaries, log folders,
+ * generated projects) lives under one run folder, `sd-test-run-<pid>-…` in the system's temp
+ * folder. The preload removes it after the last test; a run that died is swept by the next
+ * one (its PID no longer names a live process).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { constants, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { BUILD_FLAGS } from "../../src/build.ts";
+
+const PREFIX = "sd-test-run-";
+let runRoot: string | undefined;
+
+/** Makes an empty folder under this run's folder. */
+export function scratchDir(prefix = "sd-"): string {
+  runRoot ??= mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
+  return mkdtempSync(join(runRoot, prefix));
+}
+
+/**
+ * Removes a run folder: first unmounts what a fault test left mounted in it (a tmpfs whose test
+ * timed out before its `using` let go), then deletes it. Never throws: a leftover is swept later.
+ */
+function removeTree(dir: string): void {
+  try {
+    const mounts = readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[1] ?? "")
+      .filter((point) => point === dir || point.startsWith(`${dir}/`));
+    for (const point of mounts.reverse()) spawnSync("umount", ["-l", point]);
+    rmSync(dir, { recursive: true, force: true });
+  } catch {}
+}
+
+/** Removes this run's folder and everything in it. */
+export function removeRunRoot(): void {
+  if (runRoot !== undefined) removeTree(runRoot);
+  runRoot = undefined;
+}
+
+/** Removes run folders whose process is gone (a run that was killed before its teardown). */
+export function sweepStaleRunRoots(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    const pid = Number(/^sd-test-run-(\d+)-/.exec(entry)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    removeTree(join(tmpdir(), entry));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * Compiles the real binaries the tests run, once per `bun test` process, with the flags of
+ * `bun run build` (imported from src/build.ts, so the two cannot drift): the shipped daemon
+ * (src/main.ts) and a fixture daemon whose work() the tests steer through FIXTURE_WORK
+ * (test/fixtures/fixture-main.ts). Both go through the same CLI, daemon, timekeeper and logging
+ * code; only the loop body differs.
+ */
+export const ROOT = resolve(import.meta.dir, "../..");
+
+export interface Binaries {
+  /** The shipped daemon, built from src/main.ts. */
+  daemon: string;
+  /** The same CLI around test/fixtures/fixture-work.ts. */
+  fixture: string;
+}
+
+/**
+ * The flags of every release build (src/build.ts's BUILD_FLAGS, which `bun run build` and the
+ * Dockerfile use), for tests that check them.
+ */
+export function buildFlags(): string[] {
+  return [...BUILD_FLAGS];
+}
+
+/**
+ * Compiles `entry` to `outfile` with the flags `bun run build` uses (src/build.ts's BUILD_FLAGS),
+ * plus `extra` flags (e.g. a --target, or `--define BUILD_VERSION=…`). Unstamped: the
+ * binary reports package.json's version unless `extra` stamps one.
+ */
+export async function compile(entry: string, outfile: string, extra: string[] = []): Promise<void> {
+  const proc = Bun.spawn([process.execPath, "build", ...BUILD_FLAGS, ...extra, entry, "--outfile", outfile], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`bun build ${entry} failed (${code}):\n${stderr}`);
+}
+
+let built: Promise<Binaries> | undefined;
+
+/** Builds both binaries into a fresh temporary folder (once) and returns their paths. */
+export function binaries(): Promise<Binaries> {
+  built ??= (async () => {
+    const dir = scratchDir("bin-");
+    const out = { daemon: join(dir, "simple-daemon"), fixture: join(dir, "fixture-daemon") };
+    await Promise.all([compile("src/main.ts", out.daemon), compile("test/fixtures/fixture-main.ts", out.fixture)]);
+    return out;
+  })();
+  return built;
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
  * Runs a compiled daemon as a child process with its own log folder, and waits on events:
  * a line appearing in its log file or stdout, or its exit. No fixed sleeps: every wait polls
  * for its event with a generous deadline and fails with what it saw.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { constants } from "node:os";
-import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { scratchDir } from "./scratch.ts";
-
 export const WAIT_MS = 20_000;
 
 export interface DaemonProcessOptions {
