@@ -10,9 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UnixDatagramSocket } from "../src/unix/dgram.ts";
-import { compile, ROOT } from "../test/support/binaries.ts";
-import { cleanEnv, tempDir } from "../test/support/daemon-process.ts";
-import { removeRunRoot } from "../test/support/scratch.ts";
+import { cleanEnv, compile, ROOT, removeRunRoot, tempDir } from "../test/support/harness.ts";
 
 const QUICK = process.argv.includes("--quick");
 const RUNS = QUICK ? 5 : 15;
