@@ -9,7 +9,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UnixDatagramSocket } from "../src/unix/dgram.ts";
+import { UnixDatagramSocket } from "../src/unix/libc.ts";
 import { cleanEnv, compile, ROOT, removeRunRoot, tempDir } from "../test/support/harness.ts";
 
 const QUICK = process.argv.includes("--quick");

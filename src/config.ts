@@ -13,7 +13,7 @@ import type { LoggingOptions } from "./logging/configure.ts";
 import { parseLogLevel } from "./logging/levels.ts";
 import { envName, type ParsedValues, parseFlags, parseValues, readEnv, type SettingRow, type SettingValues, settingRows, upperSnake } from "./options.ts";
 import type { settings } from "./settings.ts";
-import { isJournalStream } from "./systemd/journal-stream.ts";
+import { isJournalStream } from "./systemd/journal.ts";
 
 /** Your settings' values, typed from src/settings.ts: `ctx.settings`. */
 export type UserSettings = SettingValues<typeof settings>;

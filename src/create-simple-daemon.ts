@@ -41,7 +41,7 @@ import {
 } from "./create/project.ts";
 import { update } from "./create/update.ts";
 import { DAEMON_DESCRIPTION, DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
-import { errnoReason } from "./errno-reason.ts";
+import { errnoReason } from "./exit-codes.ts";
 
 function check(problem: string | null): void {
   if (problem !== null) throw new UsageError(problem);

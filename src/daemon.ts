@@ -1,4 +1,111 @@
 /**
+ * The two reasons a daemon's abort signals carry. A sleep or a work() that sees its signal
+ * aborted reads the reason to know how to end: DaemonExit means "unwind now" (aggressive mode,
+ * or the shutdown deadline), ShutdownRequest means "finish what you are doing" (passive mode).
+ */
+import { constants } from "node:os";
+import { getLogger, type Logger } from "@logtape/logtape";
+import { HANDLED_SIGNALS, type HandledSignal, IGNORED_BECAUSE, isIgnoredSignal, isStopSignal } from "./signal-table.ts";
+
+export type { HandledSignal } from "./signal-table.ts";
+
+/** Thrown by the daemon's interruptible sleeps in aggressive mode; the loop unwinds through it. */
+export class DaemonExit extends Error {
+  override name = "DaemonExit";
+  constructor(
+    /** The signal number that started the shutdown (2 SIGINT, 15 SIGTERM), 0 if none. */
+    readonly signalNumber: number,
+    message = `interrupted by signal ${signalNumber}`,
+  ) {
+    super(message);
+  }
+}
+
+/** The abort reason of a passive shutdown: sleeps end early and resolve, nothing throws. */
+export class ShutdownRequest {
+  constructor(readonly signalNumber: number) {}
+}
+
+/** True for the errors a loop raises because the daemon is stopping (DaemonExit, an aborted fetch). */
+export function isShutdownError(error: unknown, signal: AbortSignal): boolean {
+  return error instanceof DaemonExit || (signal.aborted && error instanceof Error && error.name === "AbortError");
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * Interruptible sleep: the fix for the original's `time.sleep(60)` that made a passive stop wait
+ * out the whole minute.
+ */
+function settleAborted(signal: AbortSignal, resolve: () => void, reject: (reason: unknown) => void): void {
+  if (signal.reason instanceof DaemonExit) reject(signal.reason);
+  else resolve();
+}
+
+/**
+ * Waits `ms` milliseconds, or less if `signal` aborts first. On abort it rejects with the
+ * reason when that is a DaemonExit (aggressive mode) and resolves otherwise (passive mode: the
+ * loop then sees `daemon.interrupted`). `wake`, when given, also ends the wait early, always
+ * resolving (a reload that changed the interval: the caller then waits what is left). Two
+ * signals are listened to directly: an `AbortSignal.any()` per sleep cost more than the rest of
+ * a back-to-back cycle.
+ *
+ * A zero wait still yields to the event loop once (setImmediate), so a back-to-back loop
+ * (`--interval 0`) lets signal handlers run; it registers no listeners: an abort meanwhile is
+ * seen when the immediate runs, in the same turn of the event loop.
+ */
+export function interruptibleSleep(ms: number, signal?: AbortSignal, wake?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return settleAborted(signal, resolve, reject);
+    if (wake?.aborted) return resolve();
+    if (!(ms > 0)) {
+      setImmediate(() => {
+        if (signal?.aborted) settleAborted(signal, resolve, reject);
+        else resolve();
+      });
+      return;
+    }
+    const done = () => {
+      signal?.removeEventListener("abort", onAbort);
+      wake?.removeEventListener("abort", onWake);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      wake?.removeEventListener("abort", onWake);
+      if (signal) settleAborted(signal, resolve, reject);
+    };
+    const onWake = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    wake?.addEventListener("abort", onWake, { once: true });
+  });
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * How many times the process was continued after a stop (SIGSTOP/SIGTSTP, then SIGCONT). The
+ * daemon's SIGCONT listener counts; the schedule compares the count across a cycle to tell a
+ * cycle that was late because the process was stopped from one that overran. The kernel gives
+ * no signal for the stop itself (SIGSTOP cannot be caught), only for the continue.
+ */
+let continued = 0;
+
+/** Records one SIGCONT. */
+export function noteContinued(): void {
+  continued += 1;
+}
+
+/** The number of SIGCONTs recorded so far. */
+export function continuedCount(): number {
+  return continued;
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
  * SimpleDaemon: the signal and interrupt core.
  *
  * SIGINT/SIGTERM (and SIGQUIT, SIGXCPU) start one shutdown; a second one during shutdown forces
@@ -10,17 +117,6 @@
  * the work's signal at once and makes sleeps reject with DaemonExit. In both, a work that has
  * not settled `shutdownTimeoutSec` after the request is abandoned with exit status 1.
  */
-import { constants } from "node:os";
-import { getLogger, type Logger } from "@logtape/logtape";
-import { DaemonExit, ShutdownRequest } from "./daemon-exit.ts";
-import { noteContinued } from "./pause-count.ts";
-import { HANDLED_SIGNALS, type HandledSignal, IGNORED_BECAUSE, isIgnoredSignal, isStopSignal } from "./signal-table.ts";
-import { interruptibleSleep } from "./sleep.ts";
-
-export { DaemonExit, isShutdownError, ShutdownRequest } from "./daemon-exit.ts";
-
-export type { HandledSignal } from "./signal-table.ts";
-
 export type InterruptMode = "passive" | "aggressive";
 
 export interface SimpleDaemonOptions {

@@ -7,7 +7,7 @@
  * backslash. The daemon reads the same file systemd did, so a SIGHUP can pick up edits.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { errnoReason } from "./errno-reason.ts";
+import { errnoReason } from "./exit-codes.ts";
 
 /** The largest environment file read: a settings file is a few lines, anything this big is a mistake. */
 export const MAX_ENV_FILE_BYTES = 1024 * 1024;

@@ -8,8 +8,8 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_INTERVAL_SEC, DEFAULT_MODE } from "./defaults.ts";
 import { EX_CONFIG, EX_SOFTWARE, EX_USAGE, ExitError } from "./exit-codes.ts";
+import { compilePercentFormat, DEFAULT_LOG_FORMAT, LogFormatError } from "./logging/format.ts";
 import { parseLogLevel } from "./logging/levels.ts";
-import { compilePercentFormat, DEFAULT_LOG_FORMAT, LogFormatError } from "./logging/percent-format.ts";
 import { settings as userSettings } from "./settings.ts";
 
 // -----------------------------------------------------------------------------------------------

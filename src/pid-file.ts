@@ -7,8 +7,7 @@
  * taken over.
  */
 import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
-import { errnoReason } from "./errno-reason.ts";
-import { EX_CANTCREAT, EX_TEMPFAIL, ExitError } from "./exit-codes.ts";
+import { EX_CANTCREAT, EX_TEMPFAIL, ExitError, errnoReason } from "./exit-codes.ts";
 import { lastErrno, libc } from "./unix/libc.ts";
 
 /** flock(2) operations and errno values, the same on every Linux architecture. */

@@ -1,7 +1,7 @@
 /**
  * Wires your code through the library API — SimpleDaemon around the loop, one Timekeeper per
  * cycle, setup()/teardown() around them — exactly as the README's library form does it. What the
- * service manager hears is in systemd/service-manager.ts, what a reload does in reload.ts.
+ * service manager hears is in systemd/notify.ts, what a reload does in reload.ts.
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { DaemonConfig, Settings } from "./config.ts";
@@ -13,8 +13,8 @@ import { Lifecycle, makeContext, runOwedTeardown } from "./lifecycle.ts";
 import type { Logging } from "./logging/configure.ts";
 import { DAEMON_VERSION } from "./meta.ts";
 import { reloadConfig } from "./reload.ts";
-import type { CycleEnd } from "./schedule.ts";
-import { ServiceManager } from "./systemd/service-manager.ts";
+import { ServiceManager } from "./systemd/notify.ts";
+import type { CycleEnd } from "./timekeeper.ts";
 import { formatDuration, logCycleSummary, Schedule, Timekeeper } from "./timekeeper.ts";
 import { startOrphanReaper } from "./unix/orphan-reaper.ts";
 import type { DaemonApp } from "./work-context.ts";

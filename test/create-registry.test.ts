@@ -128,16 +128,16 @@ describe.skipIf(skip !== null)("create-simple-daemon from a real npm registry", 
       writeFileSync(join(project, "src/signal-table.ts"), `${readFileSync(join(project, "src/signal-table.ts"), "utf8")}// my own fix\n`);
       await ok(["git", "commit", "--quiet", "-am", "my fix to the signal table"], project);
       const work = readFileSync(join(project, "src/work.ts"));
-      const sleepA = readFileSync(join(project, "src/sleep.ts"), "utf8");
+      const pidFileA = readFileSync(join(project, "src/pid-file.ts"), "utf8");
 
-      // Version B: A's package, a patch version up, with a comment changed in src/sleep.ts and src/signal-table.ts.
+      // Version B: A's package, a patch version up, with a comment changed in src/pid-file.ts and src/signal-table.ts.
       const b = join(tempDir("sd-registry-b-"), "package");
       await ok(["tar", "-xzf", tarballA, "-C", join(b, "..")], ROOT);
       const [major, minor, patch] = versionA.split(".").map(Number);
       const versionB = `${major}.${minor}.${(patch ?? 0) + 1}`;
       const pkg = JSON.parse(readFileSync(join(b, "package.json"), "utf8"));
       writeFileSync(join(b, "package.json"), `${JSON.stringify({ ...pkg, version: versionB }, null, 2)}\n`);
-      for (const file of ["src/sleep.ts", "src/signal-table.ts"]) writeFileSync(join(b, file), `// Version ${versionB}: a comment changed.\n${readFileSync(join(b, file), "utf8")}`);
+      for (const file of ["src/pid-file.ts", "src/signal-table.ts"]) writeFileSync(join(b, file), `// Version ${versionB}: a comment changed.\n${readFileSync(join(b, file), "utf8")}`);
       writeFileSync(join(b, "src/work.ts"), `// Version ${versionB}'s example.\n${readFileSync(join(b, "src/work.ts"), "utf8")}`);
       await registry?.publish(b);
 
@@ -147,16 +147,16 @@ describe.skipIf(skip !== null)("create-simple-daemon from a real npm registry", 
       const seconds = ((performance.now() - t0) / 1000).toFixed(0);
       expect({ code: updated.code, errors: updated.stderr.split("\n").filter((line) => line.startsWith("create-simple-daemon:")) }).toEqual({ code: 0, errors: [] });
       expect(updated.stdout).toStartWith(`Updated my-d from create-simple-daemon ${versionA} to ${versionB}.\n`);
-      expect(updated.stdout).toContain("\nReplaced (you had not changed them):\n  src/sleep.ts\n");
+      expect(updated.stdout).toContain("\nReplaced (you had not changed them):\n  src/pid-file.ts\n");
       expect(updated.stdout).toContain("  src/signal-table.ts (you changed it): diff -u src/signal-table.ts src/signal-table.ts.new\n");
       expect(updated.stdout).toContain("The project's tests pass.\n");
-      expect(readFileSync(join(project, "src/sleep.ts"), "utf8")).toBe(`// Version ${versionB}: a comment changed.\n${sleepA}`);
+      expect(readFileSync(join(project, "src/pid-file.ts"), "utf8")).toBe(`// Version ${versionB}: a comment changed.\n${pidFileA}`);
       expect(readFileSync(join(project, "src/signal-table.ts"), "utf8")).toEndWith("// my own fix\n");
       expect(readFileSync(join(project, "src/signal-table.ts.new"), "utf8")).toStartWith(`// Version ${versionB}: a comment changed.\n`);
       expect(readFileSync(join(project, "src/work.ts")).equals(work)).toBe(true);
       expect(JSON.parse(readFileSync(join(project, ".simple-daemon.json"), "utf8")).version).toBe(versionB);
       const status = (await ok(["git", "status", "--porcelain"], project)).split("\n").filter((line) => line !== "");
-      expect(status.sort()).toEqual([" M .simple-daemon.json", " M src/sleep.ts", "?? src/signal-table.ts.new"]);
+      expect(status.sort()).toEqual([" M .simple-daemon.json", " M src/pid-file.ts", "?? src/signal-table.ts.new"]);
       console.error(`registry tier: --update to ${versionB}, with the project's bun test, took ${seconds} s`);
     },
     SLOW_MS,

@@ -49,7 +49,7 @@ beforeAll(async () => {
   pkg.dependencies.citty = "0.2.3";
   writeFileSync(join(b, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
   const edit = (path: string, change: (text: string) => string) => writeFileSync(join(b, path), change(readFileSync(join(b, path), "utf8")));
-  edit("src/sleep.ts", (text) => `// Changed in version B.\n${text}`);
+  edit("src/pid-file.ts", (text) => `// Changed in version B.\n${text}`);
   edit("src/signal-table.ts", (text) => `// Changed in version B too.\n${text}`);
   edit("src/work.ts", (text) => `// Version B's example.\n${text}`);
   edit("README.md", (text) => `${text}\nVersion B's README.\n`);
@@ -57,7 +57,7 @@ beforeAll(async () => {
   writeFileSync(join(b, "src/clash.ts"), "export const clash = 'B';\n");
   // Two framework files B drops, chosen from what A has (the template's layout may change).
   const candidates = frameworkFiles(await scaffold("probe"));
-  [dropped = "", droppedEdited = "", editedOnly = ""] = candidates.filter((p) => p.startsWith("src/") && !["src/sleep.ts", "src/signal-table.ts"].includes(p) && !p.includes("simple-daemon"));
+  [dropped = "", droppedEdited = "", editedOnly = ""] = candidates.filter((p) => p.startsWith("src/") && !["src/pid-file.ts", "src/signal-table.ts"].includes(p) && !p.includes("simple-daemon"));
   rmSync(join(b, dropped));
   rmSync(join(b, droppedEdited));
 }, 120_000);
@@ -120,7 +120,7 @@ describe("--update from version A to version B", () => {
     const r = await update(dir, ["--no-test"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     expect(r.stdout).toStartWith(`Updated my-d from create-simple-daemon ${m.version} to 9.9.9.\n`);
-    expect(r.stdout).toMatch(/\nReplaced \(you had not changed them\):\n( {2}.*\n)* {2}src\/sleep\.ts\n/);
+    expect(r.stdout).toMatch(/\nReplaced \(you had not changed them\):\n( {2}.*\n)* {2}src\/pid-file\.ts\n/);
     expect(r.stdout).toContain("\nAdded (new in this version):\n  src/brand-new.ts\n");
     expect(r.stdout).toContain("\nAdded (new in this version, yours from now on):\n  src/settings.ts\n");
     expect(r.stdout).toContain(`\nRemoved (this version dropped them; you had not changed them):\n  ${dropped}\n`);
@@ -133,7 +133,7 @@ describe("--update from version A to version B", () => {
     expect(r.stdout).toContain("Tests not run (--no-test): run bun test.\n");
 
     // B's files where the user had not changed A's; the user's edits kept, B's beside them.
-    expect(readFileSync(join(dir, "src/sleep.ts"), "utf8")).toStartWith("// Changed in version B.\n");
+    expect(readFileSync(join(dir, "src/pid-file.ts"), "utf8")).toStartWith("// Changed in version B.\n");
     expect(readFileSync(join(dir, "src/brand-new.ts"), "utf8")).toBe("export const brandNew = true;\n");
     expect(existsSync(join(dir, dropped))).toBe(false);
     expect(readFileSync(join(dir, droppedEdited), "utf8")).toEndWith("// my fix\n");
@@ -149,7 +149,7 @@ describe("--update from version A to version B", () => {
     const after = manifestOf(dir);
     expect(after.version).toBe("9.9.9");
     expect(after.options).toEqual(m.options);
-    expect(after.files["src/sleep.ts"]).toBe(sha256(join(dir, "src/sleep.ts")));
+    expect(after.files["src/pid-file.ts"]).toBe(sha256(join(dir, "src/pid-file.ts")));
     expect(after.files["src/signal-table.ts"]).toBe(sha256(join(dir, "src/signal-table.ts.new")));
     expect(after.files[dropped]).toBeUndefined();
     expect(after.files[droppedEdited]).toBeUndefined();
@@ -160,7 +160,7 @@ describe("--update from version A to version B", () => {
       .split("\n")
       .filter((line) => line !== "")
       .sort();
-    expect(status).toEqual([" M .simple-daemon.json", " M src/sleep.ts", ` D ${dropped}`, "?? src/brand-new.ts", "?? src/clash.ts.new", "?? src/settings.ts", "?? src/signal-table.ts.new"].sort());
+    expect(status).toEqual([" M .simple-daemon.json", " M src/pid-file.ts", ` D ${dropped}`, "?? src/brand-new.ts", "?? src/clash.ts.new", "?? src/settings.ts", "?? src/signal-table.ts.new"].sort());
   });
 
   test("refuses uncommitted changes (75, one line, nothing written) unless --force", async () => {
@@ -172,10 +172,10 @@ describe("--update from version A to version B", () => {
     expect(refused.stderr).toBe(`create-simple-daemon: ${dir} has uncommitted changes (1 file, e.g. src/work.ts): commit them first, or pass --force\n`);
     expect(refused.stdout).toBe("");
     expect(readFileSync(join(dir, ".simple-daemon.json")).equals(manifest)).toBe(true);
-    expect(readFileSync(join(dir, "src/sleep.ts"), "utf8")).not.toContain("version B");
+    expect(readFileSync(join(dir, "src/pid-file.ts"), "utf8")).not.toContain("version B");
     const forced = await update(dir, ["--no-test", "--force"]);
     expect(forced.code).toBe(0);
-    expect(readFileSync(join(dir, "src/sleep.ts"), "utf8")).toStartWith("// Changed in version B.\n");
+    expect(readFileSync(join(dir, "src/pid-file.ts"), "utf8")).toStartWith("// Changed in version B.\n");
     expect(readFileSync(join(dir, "src/work.ts"), "utf8")).toBe("// uncommitted\n");
   });
 
@@ -202,6 +202,6 @@ describe("--update from version A to version B", () => {
     const broken = await update(dir, ["--no-test", "--force"]);
     expect(broken.code).toBe(78);
     expect(broken.stderr).toBe(`create-simple-daemon: ${join(dir, ".simple-daemon.json")}: not valid JSON; restore it from git\n`);
-    expect(readFileSync(join(dir, "src/sleep.ts"), "utf8")).not.toContain("version B");
+    expect(readFileSync(join(dir, "src/pid-file.ts"), "utf8")).not.toContain("version B");
   });
 });

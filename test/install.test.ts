@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnvFile } from "../src/env-file.ts";
-import { quoteEnvValue } from "../src/install/env-settings.ts";
+import { quoteEnvValue } from "../src/install/commands.ts";
 import { isUnedited, quoteExecArg, renderTimer, renderUnit } from "../src/install/unit-file.ts";
 import { binaries, ROOT, runToEnd, tempDir } from "./support/harness.ts";
 

@@ -52,7 +52,7 @@ describe("native journal protocol", () => {
   test("a multi-line value is framed by its 64-bit length, and arrives whole at a real socket", async () => {
     using listener = listenDatagrams();
     const value = "line one\nline two = with equals\n\nünïcode";
-    const { UnixDatagramSocket } = await import("../src/unix/dgram.ts");
+    const { UnixDatagramSocket } = await import("../src/unix/libc.ts");
     using socket = UnixDatagramSocket.open();
     socket.sendTo(
       listener.path,

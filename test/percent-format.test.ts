@@ -1,7 +1,7 @@
 // Python %-style formats compiled to LogTape formatters.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { LogRecord } from "@logtape/logtape";
-import { compilePercentFormat, LogFormatError } from "../src/logging/percent-format.ts";
+import { compilePercentFormat, LogFormatError } from "../src/logging/format.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -1,6 +1,6 @@
 // The fixed-rate schedule's arithmetic, with explicit monotonic times (no clock involved).
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { Schedule } from "../src/schedule.ts";
+import { Schedule } from "../src/timekeeper.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);

@@ -8,14 +8,13 @@ import { join } from "node:path";
 import { configure, getLogger, type Logger, type LogLevel, type LogRecord, reset } from "@logtape/logtape";
 import { parseEnvFile } from "../src/env-file.ts";
 import { configureLogging } from "../src/logging/configure.ts";
-import { isLogged } from "../src/logging/level-gate.ts";
-import { loadZone } from "../src/logging/local-time.ts";
-import { compilePercentFormat } from "../src/logging/percent-format.ts";
+import { getSyslogSink } from "../src/logging/datagram-sinks.ts";
+import { compilePercentFormat, loadZone } from "../src/logging/format.ts";
+import { isLogged } from "../src/logging/levels.ts";
 import { getReopenableRotatingFileSink } from "../src/logging/rotating-file-sink.ts";
-import { getSyslogSink } from "../src/logging/syslog-sink.ts";
-import { throttleStatus } from "../src/systemd/status-throttle.ts";
+import { throttleStatus } from "../src/systemd/notify.ts";
 import { Schedule, Timekeeper } from "../src/timekeeper.ts";
-import { UnixDatagramSocket } from "../src/unix/dgram.ts";
+import { UnixDatagramSocket } from "../src/unix/libc.ts";
 import { listenDatagrams } from "./support/dgram-listener.ts";
 import { binaries, type DaemonProcess, startDaemon, tempDir, waitFor } from "./support/harness.ts";
 
@@ -226,7 +225,7 @@ describe("local time without the engine's time zones", () => {
   ];
   test("the UTC offset matches the engine's every 7 hours from 2000 to 2040, in each zone", () => {
     const script = `
-      const { loadZone } = await import(${JSON.stringify(join(import.meta.dir, "../src/logging/local-time.ts"))});
+      const { loadZone } = await import(${JSON.stringify(join(import.meta.dir, "../src/logging/format.ts"))});
       const zone = loadZone(process.env);
       let differ = 0;
       for (let t = Date.UTC(2000, 0, 1); t < Date.UTC(2040, 0, 1); t += 7 * 3600_000 + 60_000) {
@@ -284,7 +283,7 @@ describe("the environment-file parser reads runs, not characters", () => {
   });
 
   test("a variable named __proto__ is a variable", () => {
-    expect(parseEnvFile("__proto__=x\n").values.__proto__).toBe("x");
+    expect(Object.getOwnPropertyDescriptor(parseEnvFile("__proto__=x\n").values, "__proto__")?.value).toBe("x");
   });
 });
 
@@ -296,7 +295,7 @@ describe("a syslog reader that restarts", () => {
     const sink = getSyslogSink({ socketPath: path, ident: "guard", onError: (e) => errors.push(e) });
     const record = (text: string): LogRecord => ({ category: ["guard"], level: "info", message: [text], rawMessage: text, timestamp: Date.now(), properties: {} });
     sink(record("before"));
-    expect(new TextDecoder().decode(first.receive() ?? new Uint8Array())).toEndWith("guard[" + process.pid + "]: before");
+    expect(new TextDecoder().decode(first.receive() ?? new Uint8Array())).toEndWith(`guard[${process.pid}]: before`);
     first.close();
     rmSync(path);
     sink(record("while gone"));

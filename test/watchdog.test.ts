@@ -1,7 +1,7 @@
 // The systemd watchdog: WATCHDOG=1 every half period to a real datagram listener, only for our
 // PID, and withheld once a work() outlives --work-timeout.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { watchdogPeriodUsec } from "../src/systemd/watchdog.ts";
+import { watchdogPeriodUsec } from "../src/systemd/notify.ts";
 import { listenDatagrams, waitForCycleStatus } from "./support/dgram-listener.ts";
 import { binaries, startDaemon } from "./support/harness.ts";
 

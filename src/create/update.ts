@@ -20,7 +20,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { errnoReason } from "../errno-reason.ts";
+import { errnoReason } from "../exit-codes.ts";
 import {
   EX_CANTCREAT,
   EX_TEMPFAIL,

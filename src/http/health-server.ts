@@ -8,8 +8,7 @@
  *   GET /metrics  the Prometheus text format.
  */
 import type { Server } from "bun";
-import { errnoReason } from "../errno-reason.ts";
-import { EX_CANTCREAT, ExitError } from "../exit-codes.ts";
+import { EX_CANTCREAT, ExitError, errnoReason } from "../exit-codes.ts";
 import type { LoopMetrics } from "./metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 

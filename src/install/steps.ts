@@ -4,8 +4,7 @@
  */
 import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { errnoReason, isPermissionError } from "../errno-reason.ts";
-import { EX_CANTCREAT, EX_UNAVAILABLE, ExitError } from "../exit-codes.ts";
+import { EX_CANTCREAT, EX_UNAVAILABLE, ExitError, errnoReason, isPermissionError } from "../exit-codes.ts";
 import { requireWritable } from "./install.ts";
 
 /** Replaces `path` atomically with `data` and file mode `mode`, creating parent folders. */

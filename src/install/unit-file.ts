@@ -12,8 +12,7 @@ import { createHash } from "node:crypto";
 import { accessSync, constants, statSync } from "node:fs";
 import template from "../../templates/simple-daemon.service" with { type: "text" };
 import timerTemplate from "../../templates/simple-daemon.timer" with { type: "text" };
-import { errnoReason } from "../errno-reason.ts";
-import { EX_CANTCREAT, EX_USAGE, ExitError } from "../exit-codes.ts";
+import { EX_CANTCREAT, EX_USAGE, ExitError, errnoReason } from "../exit-codes.ts";
 import { upperSnake } from "../options.ts";
 
 export interface UnitSettings {

@@ -7,13 +7,11 @@
  * there is lost), so `flush()` here is awaited explicitly before every exit instead.
  */
 import { configure, dispose, getLogger, type LogLevel, type Sink, type TextFormatter } from "@logtape/logtape";
-import { formatWithoutTimestamp, withPriorityPrefix } from "./journal-console.ts";
-import { getJournalSink } from "./journal-sink.ts";
+import { getJournalSink, getSyslogSink } from "./datagram-sinks.ts";
+import { compilePercentFormat } from "./format.ts";
 import { setDropReportName } from "./log-drops.ts";
-import { compilePercentFormat } from "./percent-format.ts";
 import { getReopenableRotatingFileSink, type ReopenableFileSink } from "./rotating-file-sink.ts";
-import { getStdoutSink } from "./stdout-sink.ts";
-import { getSyslogSink } from "./syslog-sink.ts";
+import { formatWithoutTimestamp, getStdoutSink, withPriorityPrefix } from "./stdout-sink.ts";
 
 export interface LoggingOptions {
   /** Logger category and `%(name)s`; also the syslog ident. */
@@ -70,7 +68,7 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
 
 /**
  * A %-format formatter whose output is always exactly one record: the message, the only text
- * a record brings in from outside, goes through one-record-text.ts.
+ * a record brings in from outside, goes through format.ts.
  */
 function lineFormatter(format: string): TextFormatter {
   return compilePercentFormat(format, { oneRecord: true });

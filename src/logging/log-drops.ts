@@ -4,8 +4,8 @@
  * again. stderr is where a service manager looks (systemd sends it to the journal) and it is
  * written without blocking, so a report can never stall the loop it is about.
  */
-import { errnoReason } from "../errno-reason.ts";
-import { FdWriter } from "./fd-writer.ts";
+import { errnoReason } from "../exit-codes.ts";
+import { FdWriter } from "../unix/libc.ts";
 
 /** The sinks that can drop records, as named in `/metrics`. */
 export type SinkName = "file" | "stdout" | "syslog" | "journal";

@@ -22,7 +22,7 @@
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { LogRecord, Sink, TextFormatter } from "@logtape/logtape";
-import { errnoReason } from "../errno-reason.ts";
+import { errnoReason } from "../exit-codes.ts";
 import { DropCounter } from "./log-drops.ts";
 
 export interface RotatingFileSinkOptions {

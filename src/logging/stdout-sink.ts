@@ -1,9 +1,43 @@
 /**
+ * Console lines for journald. When stdout is the journal, sd-daemon(3)'s convention applies: a
+ * line starting with `<N>` is logged at syslog priority N, and journald stamps each line with
+ * its own time, so the daemon's timestamp is dropped from the format.
+ */
+import type { LogRecord, Sink, TextFormatter } from "@logtape/logtape";
+import { FdWriter } from "../unix/libc.ts";
+import { SYSLOG_SEVERITY } from "./levels.ts";
+import { DropCounter, type DropListener } from "./log-drops.ts";
+
+/**
+ * The format without `%(asctime)s` and the separator after it ("%(asctime)s - %(message)s" →
+ * "%(message)s"); the message alone if nothing else is left.
+ */
+export function formatWithoutTimestamp(format: string): string {
+  const rest = format.replace(/%\(asctime\)[-#0 +]*\d*(?:\.\d+)?s[\s\-:|,]*/g, "");
+  return rest.includes("%(") ? rest : "%(message)s";
+}
+
+/**
+ * Wraps a formatter so every line of its output starts with `<N>`, N the record's syslog
+ * severity: journald reads each line as its own entry, so a multi-line record (a stack trace)
+ * keeps its priority on every line.
+ */
+export function withPriorityPrefix(formatter: TextFormatter): TextFormatter {
+  return (record: LogRecord) => {
+    const prefix = `<${SYSLOG_SEVERITY[record.level]}>`;
+    const text = formatter(record);
+    const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+    return `${prefix}${body.replaceAll("\n", `\n${prefix}`)}\n`;
+  };
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
  * The console sink (`--stream`): formatted records on stdout, which must never stop the loop.
  *
  * Records gathered in one tick are written together (one write for a burst), as soon as 64 KiB
  * are pending, and otherwise at the end of the tick. stdout is written without blocking
- * (fd-writer.ts): what a slow reader has not taken yet waits, up to BUFFER_MAX_BYTES, and is
+ * (src/unix/libc.ts): what a slow reader has not taken yet waits, up to BUFFER_MAX_BYTES, and is
  * retried every RETRY_MS. When that buffer is full, the sink waits for the reader — but only
  * while the reader makes progress: a reader that takes nothing for STALL_MS counts as stalled
  * (a full pipe nobody reads, a stopped terminal), and from then on records are dropped at once
@@ -12,10 +46,6 @@
  * STALL_MS once, not forever. At exit, `flush()` waits at most EXIT_WAIT_MS for room, then
  * counts what is left as dropped instead of hanging on it.
  */
-import type { LogRecord, Sink, TextFormatter } from "@logtape/logtape";
-import { FdWriter } from "./fd-writer.ts";
-import { DropCounter, type DropListener } from "./log-drops.ts";
-
 /** A stdout sink whose `flush()` writes what is pending (waiting a bounded time); disposing flushes too. */
 export type StdoutSink = Sink & Disposable & { flush(): void };
 

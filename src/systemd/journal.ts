@@ -5,6 +5,7 @@
  * integer, the value, `\n`. Names are upper-case letters, digits and `_`, at most 64 bytes, not
  * starting with a digit or `_` (a leading `_` is reserved for fields journald adds itself).
  */
+import { fstatSync } from "node:fs";
 
 /** The socket journald reads native entries from. */
 export const JOURNAL_SOCKET = "/run/systemd/journal/socket";
@@ -91,4 +92,25 @@ export function encodeJournalEntry(fields: Iterable<readonly [string, string]>):
     offset += part.length;
   }
   return out;
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * Is stdout the journal? systemd.exec(5): when a service's stdout or stderr is connected to
+ * journald, `$JOURNAL_STREAM` holds that stream's `<device>:<inode>` in decimal; a process must
+ * compare it with fstat() of its own descriptor, since the variable is inherited by children
+ * whose stdout may go elsewhere.
+ */
+const STDOUT = 1;
+
+/** True when descriptor `fd` (stdout by default) is the stream `$JOURNAL_STREAM` names. */
+export function isJournalStream(env: Record<string, string | undefined> = process.env, fd = STDOUT): boolean {
+  const match = /^(\d+):(\d+)$/.exec(env.JOURNAL_STREAM ?? "");
+  if (match === null) return false;
+  try {
+    const stat = fstatSync(fd, { bigint: true });
+    return stat.dev === BigInt(match[1] as string) && stat.ino === BigInt(match[2] as string);
+  } catch {
+    return false;
+  }
 }

@@ -2,7 +2,7 @@
 // period beyond the timers' range (2^31-1 ms, ~24.8 days, per half period) is served at that
 // range's end. Before, either made setInterval fire about every millisecond: a ping storm.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { MAX_TIMER_MS, pingIntervalMs, watchdogPeriodUsec } from "../../src/systemd/watchdog.ts";
+import { MAX_TIMER_MS, pingIntervalMs, watchdogPeriodUsec } from "../../src/systemd/notify.ts";
 import { listenDatagrams, waitForCycleStatus } from "../support/dgram-listener.ts";
 import { binaries, linesMatching, startDaemon } from "../support/harness.ts";
 

@@ -3,7 +3,7 @@
  * Uses the project's own libc helper: Bun has no Unix datagram sockets.
  */
 import { join } from "node:path";
-import { UnixDatagramSocket } from "../../src/unix/dgram.ts";
+import { UnixDatagramSocket } from "../../src/unix/libc.ts";
 import { tempDir, waitFor } from "./harness.ts";
 
 export interface DatagramListener extends Disposable {

@@ -12,7 +12,10 @@
  * WARNING on the other sinks; the sink keeps trying with the next record.
  */
 import type { LogRecord, Sink } from "@logtape/logtape";
-import { encodeSockaddrUn, SocketError, UnixDatagramSocket } from "../unix/dgram.ts";
+import { encodeJournalEntry, journalFieldName } from "../systemd/journal.ts";
+import { encodeSockaddrUn, SocketError, UnixDatagramSocket } from "../unix/libc.ts";
+import { escapeControls, localOffsetMs, oneRecordMessage, renderMessage, renderValue } from "./format.ts";
+import { SYSLOG_SEVERITY } from "./levels.ts";
 import { DropCounter, type SinkName } from "./log-drops.ts";
 
 const EAGAIN = 11;
@@ -162,4 +165,126 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     socket?.close();
   };
   return sink;
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * The syslog sink (`--syslog`): RFC 3164 datagrams to a local syslog socket (`/dev/log`), which
+ * journald or rsyslog reads. `@logtape/syslog` speaks only UDP/TCP, and Bun cannot send Unix
+ * datagrams, so this goes through the libc helper in `src/unix/libc.ts`.
+ */
+/** The `daemon` facility (RFC 3164 §4.1.1: "system daemons", code 3). */
+const FACILITY_DAEMON = 3;
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+export interface SyslogSinkOptions {
+  /** Path of the syslog socket, `/dev/log` by default. */
+  socketPath: string;
+  /** The TAG (program name) of each message. */
+  ident: string;
+  /** Told once when sending starts failing (socket missing, queue full); the sink goes on trying. */
+  onError(error: Error): void;
+  /** Told when sending works again after records were dropped. */
+  onRecovered?(count: number, reason: string): void;
+}
+
+/** `Mmm dd hh:mm:ss` in local time (format.ts: no engine time-zone set-up), memoised per second. */
+let stampSecond = Number.NaN;
+let stampText = "";
+function syslogStamp(timestamp: number): string {
+  const second = Math.floor(timestamp / 1000);
+  if (second !== stampSecond) {
+    const d = new Date(second * 1000 + localOffsetMs(second * 1000));
+    const p2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+    stampText = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+    stampSecond = second;
+  }
+  return stampText;
+}
+
+/**
+ * Formats one RFC 3164 message: `<PRI>Mmm dd hh:mm:ss ident[pid]: msg`, where PRI is
+ * facility × 8 + severity and the timestamp is local time with a space-padded day (§4.1.2).
+ * Control characters in the message are escaped and continuation lines start with a tab
+ * (format.ts), so a message cannot pass for another record.
+ */
+export function formatSyslogMessage(record: LogRecord, ident: string, pid = process.pid): string {
+  const stamp = syslogStamp(record.timestamp);
+  const pri = FACILITY_DAEMON * 8 + SYSLOG_SEVERITY[record.level];
+  return `<${pri}>${stamp} ${ident}[${pid}]: ${oneRecordMessage(renderMessage(record))}`;
+}
+
+/** Creates the syslog sink; disposing it closes the socket. */
+export function getSyslogSink(options: SyslogSinkOptions): Sink & Disposable {
+  const encoder = new TextEncoder();
+  return getDatagramSink({
+    sink: "syslog",
+    socketPath: options.socketPath,
+    encode: (record) => encoder.encode(formatSyslogMessage(record, options.ident)),
+    onError: options.onError,
+    onRecovered: options.onRecovered,
+  });
+}
+
+// -----------------------------------------------------------------------------------------------
+/**
+ * The journald native sink (`--journal`): each record is one entry sent straight to journald,
+ * with its properties as structured fields, so `journalctl -o json` (or `journalctl
+ * CYCLE=3`) can filter on them. `--syslog` stays for plain syslog daemons.
+ */
+/** The error of a datagram over the socket's size limit. */
+const EMSGSIZE = 90;
+/** Each value's length (in UTF-16 units) in the retry of an entry too large for one datagram. */
+const SHRUNK_VALUE_MAX = 16 * 1024;
+/** Fields this sink sets itself; a property with the same name is sent as `ARG_<NAME>`. */
+const OWN_FIELDS = new Set(["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", "LOGGER"]);
+
+export interface JournalSinkOptions {
+  /** journald's native socket, `/run/systemd/journal/socket`. */
+  socketPath: string;
+  /** SYSLOG_IDENTIFIER of each entry. */
+  ident: string;
+  /** Told once when sending starts failing; the sink goes on trying. */
+  onError(error: Error): void;
+  /** Told when sending works again after records were dropped. */
+  onRecovered?(count: number, reason: string): void;
+}
+
+/**
+ * The fields of one record: MESSAGE, PRIORITY (syslog severity), SYSLOG_IDENTIFIER,
+ * SYSLOG_FACILITY, LOGGER (the category, dot-joined), then each property under its upper-case
+ * name. Values longer than `valueMax` are cut. Newlines stay (the native protocol frames
+ * multi-line values by length); other control characters are escaped, so values stay text.
+ */
+export function journalFields(record: LogRecord, ident: string, valueMax = Number.POSITIVE_INFINITY): Array<[string, string]> {
+  const cut = (raw: string) => {
+    const text = escapeControls(raw);
+    return text.length > valueMax ? `${text.slice(0, valueMax)}…` : text;
+  };
+  const fields: Array<[string, string]> = [
+    ["MESSAGE", cut(renderMessage(record))],
+    ["PRIORITY", String(SYSLOG_SEVERITY[record.level])],
+    ["SYSLOG_IDENTIFIER", ident],
+    ["SYSLOG_FACILITY", String(FACILITY_DAEMON)],
+    ["LOGGER", record.category.join(".")],
+  ];
+  for (const [key, value] of Object.entries(record.properties)) {
+    const name = journalFieldName(key);
+    if (name === null || value === undefined) continue;
+    fields.push([OWN_FIELDS.has(name) ? `ARG_${name}`.slice(0, 64) : name, cut(renderValue(value))]);
+  }
+  return fields;
+}
+
+/** Creates the journal sink; disposing it closes the socket. */
+export function getJournalSink(options: JournalSinkOptions): Sink & Disposable {
+  return getDatagramSink({
+    sink: "journal",
+    socketPath: options.socketPath,
+    encode: (record) => encodeJournalEntry(journalFields(record, options.ident)),
+    // An entry larger than the socket's send buffer: send it once more with long values cut.
+    shrink: (record: LogRecord, error: SocketError) => (error.errno === EMSGSIZE ? encodeJournalEntry(journalFields(record, options.ident, SHRUNK_VALUE_MAX)) : null),
+    onError: options.onError,
+    onRecovered: options.onRecovered,
+  });
 }
