@@ -100,6 +100,11 @@ describe("a generated project", () => {
         .concat(".gitignore", "bun.lock", ".simple-daemon.json")
         .sort();
       expect(fileList(dir)).toEqual(expected);
+      // Lean: what a daemon needs and nothing of this repository's own development.
+      const lines = fileList(dir).reduce((sum, p) => sum + readFileSync(join(dir, p), "utf8").split("\n").length - 1, 0);
+      console.error(`create test: a fresh project holds ${fileList(dir).length} files, ${lines} lines`);
+      expect(fileList(dir).length).toBeLessThan(60);
+      expect(fileList(dir).filter((p) => /^(bench|test\/(systemd|faults|container|ship))\/|create-simple-daemon|\.ci\//.test(p))).toEqual([]);
       expect(readdirSync(parent)).toEqual(["my-daemon"]);
       const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>;
       expect(pkg).toMatchObject({ name: "my-daemon", private: true, version: "0.1.0" });
