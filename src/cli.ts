@@ -5,7 +5,6 @@
  * user mistake prints one line and exits with a sysexits code.
  */
 
-import { stripVTControlCharacters } from "node:util";
 import { getLogger } from "@logtape/logtape";
 import type { ArgsDef, CommandDef } from "citty";
 import { SettingsLoader } from "./config.ts";
@@ -136,7 +135,8 @@ async function runCitty(argv: string[], command: string | undefined, help: boole
     const load = subCommands[command ?? "run"] ?? subCommands.run;
     const usage = await renderUsage(await (load as () => Promise<CommandDef>)(), main);
     // Colours only for a terminal: a pipe or a file (`--help | less`, a CI log) gets plain text.
-    console.log(process.stdout.isTTY ? usage : stripVTControlCharacters(usage));
+    // (node:util is loaded here only: importing it costs the daemon's start-up ~2 ms.)
+    console.log(process.stdout.isTTY ? usage : (await import("node:util")).stripVTControlCharacters(usage));
     if (command === undefined) console.log(`Other commands: unit, install, uninstall (systemd); \`${DAEMON_NAME} <command> --help\` tells more.`);
     return;
   }

@@ -4,6 +4,7 @@
  * work() sees on `ctx.settings`. Values were checked already; what is left here are the defaults
  * that depend on other settings or on the environment ($LOGS_DIRECTORY, `<name>.log`).
  */
+import { fstatSync } from "node:fs";
 import { join } from "node:path";
 import type { LogLevel } from "@logtape/logtape";
 import type { InterruptMode } from "./daemon.ts";
@@ -196,7 +197,7 @@ export class SettingsLoader {
     const config = resolveConfig(
       values,
       this.#rows,
-      { name: this.#prefix, logsDirectory: this.#processEnv.LOGS_DIRECTORY, stdoutIsJournal: isJournalStream(this.#processEnv), stdoutIsTerminal: process.stdout.isTTY === true },
+      { name: this.#prefix, logsDirectory: this.#processEnv.LOGS_DIRECTORY, stdoutIsJournal: isJournalStream(this.#processEnv), stdoutIsTerminal: isTerminal(1) },
       new Set(Object.keys(raw)),
     );
     return { config, warnings };
@@ -209,5 +210,21 @@ export class SettingsLoader {
     return Object.keys(env)
       .filter((key) => key.startsWith(prefix) && !known.has(key))
       .map((key) => `${key} names no setting and is ignored; run with --help for the list`);
+  }
+}
+
+/**
+ * Whether `fd` is a terminal: a character device of the tty (4), console (5) or pty (136-143)
+ * majors (Linux's devices.txt); /dev/null is not one. Not `process.stdout.isTTY`: building
+ * Node's stdout stream costs 2-3 ms of start-up, and the daemon writes fd 1 itself.
+ */
+function isTerminal(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isCharacterDevice()) return false;
+    const major = ((stat.rdev >> 8) & 0xfff) | (Math.floor(stat.rdev / 2 ** 32) & ~0xfff);
+    return major === 4 || major === 5 || (major >= 136 && major <= 143);
+  } catch {
+    return false;
   }
 }

