@@ -129,7 +129,7 @@ export class SettingsLoader {
 
   /**
    * Parses the flags strictly (ExitError 64 on a mistake). `prefix` is the daemon's name (src/defaults.ts) whose
-   * upper snake case prefixes every variable (SIMPLE_DAEMON_INTERVAL).
+   * upper snake case prefixes every variable (<PREFIX>_INTERVAL).
    */
   constructor(prefix: string, argv: string[], env: Record<string, string | undefined> = process.env) {
     this.#prefix = prefix;

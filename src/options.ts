@@ -2,7 +2,7 @@
  * The settings table: the daemon's built-in options (below) and yours (src/settings.ts), in one
  * declaration format (options.ts). The flag parser, the environment loader, --help, the
  * install command and the environment-file template all read it. Every setting is a flag
- * `--<kebab-name>` and a variable `<PREFIX>_<UPPER_SNAKE>` (SIMPLE_DAEMON_INTERVAL=5); a flag wins
+ * `--<kebab-name>` and a variable `<PREFIX>_<UPPER_SNAKE>` (<PREFIX>_INTERVAL=5); a flag wins
  * over the environment, the environment over the default.
  */
 import { parseArgs } from "node:util";
@@ -324,7 +324,7 @@ export interface SettingRow {
   user: boolean;
 }
 
-/** Upper snake case of a name: "simple-daemon" → "SIMPLE_DAEMON", "log-dir" → "LOG_DIR". */
+/** Upper snake case of a name: "my-daemon" → "MY_DAEMON", "log-dir" → "LOG_DIR". */
 export function upperSnake(name: string): string {
   return name
     .replace(/^@/, "")
@@ -337,7 +337,7 @@ export function kebabCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** The environment variable that sets the setting whose flag is `flag`, e.g. SIMPLE_DAEMON_INTERVAL. */
+/** The environment variable that sets the setting whose flag is `flag`, e.g. MY_DAEMON_INTERVAL. */
 export function envName(prefix: string, flag: string): string {
   return `${upperSnake(prefix)}_${upperSnake(flag)}`;
 }
@@ -370,7 +370,7 @@ export function numberRule(option: OptionName): NumberSetting | undefined {
 
 /** Raw texts as given, by flag: a string, or `true` for a bare boolean flag, `false` for `--flag=0`-like environment values. */
 export type RawSettings = Record<string, string | true>;
-/** Where each raw value came from, by flag, for error lines: "--interval", "SIMPLE_DAEMON_INTERVAL", "SIMPLE_DAEMON_INTERVAL in /etc/default/x". */
+/** Where each raw value came from, by flag, for error lines: "--interval", "MY_DAEMON_INTERVAL", "MY_DAEMON_INTERVAL in /etc/default/x". */
 export type SettingSources = Record<string, string>;
 
 /**

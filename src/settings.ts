@@ -1,7 +1,7 @@
 /**
  * Your daemon's own settings: declare each one here, once. Each then works like the built-in
  * ones: a flag (`diskPath` → `--disk-path`), an environment variable and environment-file line
- * (`SIMPLE_DAEMON_DISK_PATH=/srv`), a line in `--help`, checked at start (a bad value: one line,
+ * (`<PREFIX>_DISK_PATH=/srv`, the prefix being the daemon's name in upper snake case), a line in `--help`, checked at start (a bad value: one line,
  * exit 64 for a flag, 78 for the environment), and typed on `ctx.settings` in work()
  * (`ctx.settings.diskPath` is a `string`). With `reload: true` a new value from the environment
  * file applies on `systemctl reload` (SIGHUP); without it, after a restart.

@@ -3,9 +3,15 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { DAEMON_NAME } from "../src/defaults.ts";
+import { upperSnake } from "../src/options.ts";
 import { binaries, cleanEnv, runToEnd, tempDir } from "./support/harness.ts";
 
 setDefaultTimeout(60_000);
+
+// The daemon's name is src/defaults.ts's, whatever the project is called.
+const PREFIX = upperSnake(DAEMON_NAME);
+const NAME_RE = DAEMON_NAME.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 let daemon: string;
 let fixture: string;
@@ -55,7 +61,7 @@ describe("normal use", () => {
     ]) {
       expect(r.stdout).toContain(flag);
     }
-    expect(r.stdout).toContain("SIMPLE_DAEMON_INTERVAL");
+    expect(r.stdout).toContain(`${PREFIX}_INTERVAL`);
     expect(r.stdout).toContain("Other commands: unit, install, uninstall (systemd)");
   });
 
@@ -74,13 +80,13 @@ describe("normal use", () => {
     const r = await run(daemon, ["--once", "--log-dir", "$LOGDIR", "--stream", "--mode", "passive"]);
     const failed = r.stdout.includes("] - [40]ERROR - MSG:> work() failed in cycle 1: ");
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: failed ? 70 : 0, stderr: "" });
-    expect(r.stdout).toMatch(new RegExp(`^.* - APP:\\[simple-daemon\\] - \\[20\\]INFO - MSG:> Version: ${pkg.version.replace(/[.+]/g, "\\$&")}\n`));
+    expect(r.stdout).toMatch(new RegExp(`^.* - APP:\\[${NAME_RE}\\] - \\[20\\]INFO - MSG:> Version: ${pkg.version.replace(/[.+]/g, "\\$&")}\n`));
     expect(r.stdout).toContain("[20]INFO - MSG:> Mode: PASSIVE\n");
     expect(r.stdout).toContain("[20]INFO - MSG:> RunTimeLoop: ");
     expect(r.stdout).toContain("[20]INFO - MSG:> Cycles: 1,");
     expect(r.stdout).not.toContain("SleepAfterLoop");
     expect(r.stdout.trimEnd()).toEndWith("[20]INFO - MSG:> Graceful Interrupt...");
-    expect(await Bun.file(join(r.logDir, "simple-daemon.log")).text()).toBe(r.stdout);
+    expect(await Bun.file(join(r.logDir, `${DAEMON_NAME}.log`)).text()).toBe(r.stdout);
   });
 
   test("`run` is the default command and may be named", async () => {
@@ -90,7 +96,7 @@ describe("normal use", () => {
   });
 
   test("settings come from <NAME>_<OPTION> variables; a flag wins over the variable", async () => {
-    const env = { SIMPLE_DAEMON_MODE: "aggressive", SIMPLE_DAEMON_STREAM: "yes", SIMPLE_DAEMON_ONCE: "1", SIMPLE_DAEMON_LOG_LEVEL: "info", SIMPLE_DAEMON_NO_LOG_FILE: "true" };
+    const env = { [`${PREFIX}_MODE`]: "aggressive", [`${PREFIX}_STREAM`]: "yes", [`${PREFIX}_ONCE`]: "1", [`${PREFIX}_LOG_LEVEL`]: "info", [`${PREFIX}_NO_LOG_FILE`]: "true" };
     const fromEnv = await run(fixture, [], env);
     expect(fromEnv.code).toBe(0);
     expect(fromEnv.stdout).toContain("Mode: AGGRESSIVE");
@@ -112,42 +118,43 @@ describe("normal use", () => {
     const dir = tempDir();
     const proc = Bun.spawn([fixture, "--once"], { env: cleanEnv({ LOGS_DIRECTORY: dir }) });
     expect(await proc.exited).toBe(0);
-    expect(readdirSync(dir)).toEqual(["simple-daemon.log"]);
+    expect(readdirSync(dir)).toEqual([`${DAEMON_NAME}.log`]);
   });
 });
 
 describe("bad input: one line on stderr, a sysexits code, nothing written", () => {
   const cases: [string, string[], Record<string, string>, number, RegExp][] = [
-    ["unknown flag", ["--bogus"], {}, 64, /^simple-daemon: unknown option --bogus; run with --help/],
+    ["unknown flag", ["--bogus"], {}, 64, /: unknown option --bogus; run with --help/],
     ["stray argument", ["start-now"], {}, 64, /unknown command|unexpected argument/i],
     ["missing value", ["--interval"], {}, 64, /--interval needs a value/],
     ["non-number interval", ["--interval", "soon"], {}, 64, /invalid value "soon" for --interval: expected a number of seconds from 0 to 2000000$/m],
     ["negative interval", ["--interval=-1"], {}, 64, /invalid value "-1" for --interval/],
     ["bad mode", ["--mode", "violent"], {}, 64, /invalid value "violent" for --mode: expected passive or aggressive/],
-    ["negative number without =", ["--interval", "-1"], {}, 64, /^simple-daemon: option --interval: a value starting with '-' needs the form --interval=VALUE; run with --help/],
+    ["negative number without =", ["--interval", "-1"], {}, 64, /: option --interval: a value starting with '-' needs the form --interval=VALUE; run with --help/],
     ["bad on-error", ["--on-error", "retry"], {}, 64, /invalid value "retry" for --on-error: expected continue or exit/],
     ["bad level", ["--log-level", "loud"], {}, 64, /invalid value "loud" for --log-level: expected debug\|info/],
     ["fractional max bytes", ["--log-max-bytes", "1.5"], {}, 64, /invalid value "1.5" for --log-max-bytes/],
     ["bad format field", ["--log-format", "%(user)s %(message)s"], {}, 64, /--log-format: unknown field %\(user\)/],
     ["log file with a slash", ["--log-file", "a/b.log"], {}, 64, /invalid value "a\/b.log" for --log-file/],
     ["boolean with a value", ["--once=yes"], {}, 64, /--once takes no value/],
-    ["bad variable", [], { SIMPLE_DAEMON_SHUTDOWN_TIMEOUT: "0" }, 78, /invalid value "0" for SIMPLE_DAEMON_SHUTDOWN_TIMEOUT: expected a number of seconds over 0, up to 2000000$/m],
-    ["bad boolean variable", [], { SIMPLE_DAEMON_STREAM: "maybe" }, 78, /invalid value "maybe" for SIMPLE_DAEMON_STREAM/],
+    ["bad variable", [], { [`${PREFIX}_SHUTDOWN_TIMEOUT`]: "0" }, 78, /invalid value "0" for [A-Z0-9_]+_SHUTDOWN_TIMEOUT: expected a number of seconds over 0, up to 2000000$/m],
+    ["bad boolean variable", [], { [`${PREFIX}_STREAM`]: "maybe" }, 78, /invalid value "maybe" for [A-Z0-9_]+_STREAM/],
     // The rule `unit --name` applies: a name that runs can also be installed.
     [
       "a name systemd reads as a template instance",
       ["--name", "a@b"],
       {},
       64,
-      /^simple-daemon: invalid value "a@b" for --name: no '@': systemd would read a@b\.service as an instance of the template unit a@\.service; expected /,
+      /: invalid value "a@b" for --name: no '@': systemd would read a@b\.service as an instance of the template unit a@\.service; expected /,
     ],
-    ["a name starting with a digit", ["--name", "1d"], {}, 64, /^simple-daemon: invalid value "1d" for --name: expected letters, digits/],
+    ["a name starting with a digit", ["--name", "1d"], {}, 64, /: invalid value "1d" for --name: expected letters, digits/],
   ];
   for (const [what, args, env, code, message] of cases) {
     test(`${what} → exit ${code}`, async () => {
       const r = await run(fixture, ["--log-dir", "$LOGDIR", ...args], env);
       expect(r.code).toBe(code);
       expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.stderr).toStartWith(`${DAEMON_NAME}: `);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/^\s+at /m);
       expect(r.stdout).toBe("");
@@ -159,7 +166,7 @@ describe("bad input: one line on stderr, a sysexits code, nothing written", () =
     const r = await run(fixture, ["--once", "--log-dir", "/proc/self/no-such-dir"]);
     expect(r.code).toBe(73);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/^simple-daemon: cannot write log file \/proc\/self\/no-such-dir\/simple-daemon.log: /);
+    expect(r.stderr).toMatch(/: cannot write log file \/proc\/self\/no-such-dir\/[^/]+\.log: /);
   });
 
   test("a log path that is a folder → exit 73", async () => {
@@ -202,8 +209,8 @@ describe("one cycle", () => {
       expect(t.code).toBe(0);
       expect(t.shown).toContain("[20]INFO - MSG:> work cycle 1\n");
       expect(t.shown).toContain("Graceful Interrupt...");
-      // Told not to (SIMPLE_DAEMON_STREAM=0): nothing.
-      const quiet = await onTerminal([fixture, "--once", "--log-dir", tempDir()], { FIXTURE_WORK: "tick", SIMPLE_DAEMON_STREAM: "0" });
+      // Told not to (<PREFIX>_STREAM=0): nothing.
+      const quiet = await onTerminal([fixture, "--once", "--log-dir", tempDir()], { FIXTURE_WORK: "tick", [`${PREFIX}_STREAM`]: "0" });
       expect(quiet.code).toBe(0);
       expect(quiet.shown).not.toContain("work cycle 1");
       // The exit code reaches the terminal's shell too.

@@ -113,7 +113,7 @@ describe("a generated project", () => {
       expect(readFileSync(join(dir, "src/defaults.ts"), "utf8")).toContain('export const DAEMON_NAME = "my-daemon";');
       expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# my-daemon\n");
       expect(readFileSync(join(dir, "README.md"), "utf8")).not.toContain("Create your own daemon");
-      expect(readFileSync(join(dir, "templates/my-daemon.service"), "utf8")).toContain("@SYSTEM_ONLY@DynamicUser=yes\n@SYSTEM_ONLY@CapabilityBoundingSet=\n");
+      expect(readFileSync(join(dir, "templates/unit.service"), "utf8")).toContain("@SYSTEM_ONLY@DynamicUser=yes\n@SYSTEM_ONLY@CapabilityBoundingSet=\n");
       // The first commit is the user's, under their own git identity.
       expect(await ok(["git", "log", "--format=%an <%ae> %cn: %s"], dir)).toBe("Ada Lovelace <ada@example.org> Ada Lovelace: Initial commit from create-simple-daemon\n");
       expect(await ok(["git", "status", "--porcelain"], dir)).toBe("");
@@ -192,11 +192,13 @@ describe("a generated project", () => {
     expect(defaults).toContain('export const DAEMON_DESCRIPTION = "Watches the queue";');
     expect(defaults).toContain('export const DEFAULT_MODE: InterruptMode = "aggressive";');
     expect(defaults).toContain("export const DEFAULT_INTERVAL_SEC = 2.5;");
-    const unit = readFileSync(join(dir, "templates/queue-watch.service"), "utf8");
+    const unit = readFileSync(join(dir, "templates/unit.service"), "utf8");
     expect(unit).toContain("@SYSTEM_ONLY@DynamicUser=yes\n@SYSTEM_ONLY@User=nobody\n");
     expect(unit).toContain("LogsDirectory=@NAME@");
     expect(readFileSync(join(dir, "README.md"), "utf8")).toStartWith("# queue-watch\n\nWatches the queue\n");
-    expect(readFileSync(join(dir, "test/cli.test.ts"), "utf8")).toContain("QUEUE_WATCH_INTERVAL");
+    // One name constant: the tests read src/defaults.ts's DAEMON_NAME; no file is renamed by text replace but the container's.
+    expect(readFileSync(join(dir, "test/cli.test.ts"), "utf8")).toBe(readFileSync(join(ROOT, "test/cli.test.ts"), "utf8"));
+    expect(readFileSync(join(dir, "templates/kubernetes.yaml"), "utf8")).toContain("queue-watch");
     expect(readFileSync(join(dir, "bun.lock"), "utf8")).toContain('"name": "queue-watch"');
     expect(readdirSync(parent)).toEqual(["some dir"]);
   });
@@ -324,7 +326,7 @@ describe("honest prompts and defaults", () => {
     for (const user of ["root", "nobody", "daemon", "www-data", "bin", "queue-watch"]) {
       const r = await create([`as-${user}`, "--user", user, "--yes", "--no-install", "--no-git"], parent);
       expect(r.code).toBe(0);
-      expect(readFileSync(join(parent, `as-${user}/templates/as-${user}.service`), "utf8")).toContain(`@SYSTEM_ONLY@User=${user}\n`);
+      expect(readFileSync(join(parent, `as-${user}/templates/unit.service`), "utf8")).toContain(`@SYSTEM_ONLY@User=${user}\n`);
       warned[user] = r.stderr;
     }
     expect(warned.root).toMatch(/^create-simple-daemon: warning: --user root weakens the unit's sandbox: root holds every privilege, .*; leave --user out for a dynamic user of its own\n$/);
@@ -424,7 +426,7 @@ test("my work() polls the queue once per cycle", async () => {
       const defaults = readFileSync(join(dir, "src/defaults.ts"), "utf8");
       expect(defaults).toContain('export const DEFAULT_MODE: InterruptMode = "aggressive";\n');
       expect(defaults).toContain("export const DEFAULT_INTERVAL_SEC = 5;\n");
-      expect(readFileSync(join(dir, "templates/queue-watch.service"), "utf8")).toContain("@SYSTEM_ONLY@User=nobody\n");
+      expect(readFileSync(join(dir, "templates/unit.service"), "utf8")).toContain("@SYSTEM_ONLY@User=nobody\n");
       const example = join(dir, "test/example-work.test.ts");
       writeFileSync(example, shippedWorkTest);
       try {

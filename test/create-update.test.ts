@@ -91,7 +91,7 @@ describe("a project's manifest", () => {
     const written = (await ok(["git", "ls-files"], dir)).trim().split("\n");
     expect(Object.keys(m.files).sort()).toEqual(written.filter((p) => !m.userFiles.includes(p) && p !== ".simple-daemon.json").sort());
     for (const [path, hash] of Object.entries(m.files)) expect({ path, hash }).toEqual({ path, hash: sha256(join(dir, path)) });
-    expect(m.files["templates/manifest-check.service"]).toBeDefined();
+    expect(m.files["templates/unit.service"]).toBeDefined();
   });
 });
 

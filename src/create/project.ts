@@ -158,6 +158,9 @@ const upperSnake = (name: string) =>
     .toUpperCase();
 
 /** `simple-daemon` → the name, `SIMPLE_DAEMON` → its upper snake case; the tool's own name stays. */
+/** Files that spell the daemon's name out and cannot import it: the container's build and manifest. */
+const NAMED_FILES = ["Dockerfile", "templates/kubernetes.yaml"];
+
 function renamer(name: string): (text: string) => string {
   const upper = upperSnake(name);
   return (text) => text.replace(/(?<!create-)simple-daemon/g, name).replace(/(?<!CREATE_)SIMPLE_DAEMON/g, upper);
@@ -217,14 +220,16 @@ export function renderProject(a: Answers): Map<string, RenderedFile> {
     let text = readFileSync(join(TEMPLATE_ROOT, file), "utf8");
     if (file === "package.json") text = packageJson(text, a);
     if (file === "src/defaults.ts") text = defaultsModule(a);
-    text = rename(text);
-    if (file === "templates/simple-daemon.service" && a.user !== null) {
+    // The name lives in one constant (src/defaults.ts's DAEMON_NAME, which the code and the tests
+    // read) and the unit's @NAME@ placeholders; only files that cannot import it are renamed.
+    if (NAMED_FILES.includes(file)) text = rename(text);
+    if (file === "templates/unit.service" && a.user !== null) {
       const dynamic = "@SYSTEM_ONLY@DynamicUser=yes\n";
       if (!text.includes(dynamic)) throw new UsageError("the unit template has no DynamicUser= line to add User= to", EX_SOFTWARE);
       // With DynamicUser=yes, an existing static user of this name is used as it is (systemd.exec(5)).
       text = text.replace(dynamic, `${dynamic}@SYSTEM_ONLY@User=${a.user}\n`);
     }
-    out.set(rename(file), { text, mode: statSync(join(TEMPLATE_ROOT, file)).mode & 0o777 });
+    out.set(file, { text, mode: statSync(join(TEMPLATE_ROOT, file)).mode & 0o777 });
   }
   // The project's README is its own (templates/README.md): this repository's README is for working on the template.
   const readme = readFileSync(join(TEMPLATE_ROOT, "templates/README.md"), "utf8").replace(/^# simple-daemon\n/, `# simple-daemon\n\n${a.description}\n`);

@@ -1,6 +1,6 @@
 /**
  * Your own metrics (`ctx.metrics`): counters and gauges shown on `/metrics` next to the loop's,
- * prefixed like them (`jobs_total` → `simple_daemon_jobs_total`). Asking again for a name returns
+ * prefixed like them (`jobs_total` → `<prefix>_jobs_total`). Asking again for a name returns
  * the same metric, so `ctx.metrics.counter("jobs_total", "…").inc()` may sit inside work().
  * Prometheus's rules are checked when a metric is created (a bad one throws, naming the rule):
  * names are snake_case [a-z_][a-z0-9_]* without abbreviated units (`_ms`: use `_seconds`), a
@@ -184,7 +184,7 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 
 /**
  * A metric-name prefix from the daemon's name, clean under `promtool check metrics`: lower snake
- * case ("simple-daemon" → "simple_daemon"), and a part the lint would read as a unit joined to its
+ * case ("my-daemon" → "my_daemon"), and a part the lint would read as a unit joined to its
  * neighbour ("my-d" → "myd", "d-watch" → "dwatch"; a name that is nothing else gets "daemon").
  */
 export function metricPrefix(name: string): string {

@@ -95,7 +95,7 @@ export function mergeEnvFile(existing: string | null, assignments: Array<[string
  * The `unit`, `install` and `uninstall` commands (citty declares them for --help; the flags are
  * parsed strictly here, like the daemon's). Options after `--` are the daemon's own; `install`
  * writes them into the environment file (`<bin> install --now -- --interval 30` sets
- * SIMPLE_DAEMON_INTERVAL=30 in /etc/default/<name>), where `systemctl reload` and later edits
+ * <PREFIX>_INTERVAL=30 in /etc/default/<name>), where `systemctl reload` and later edits
  * see them.
  */
 type Flag = { type: "string" | "boolean"; description: string; valueHint?: string; multiple?: boolean };

@@ -10,8 +10,8 @@
  */
 import { createHash } from "node:crypto";
 import { accessSync, constants, statSync } from "node:fs";
-import template from "../../templates/simple-daemon.service" with { type: "text" };
-import timerTemplate from "../../templates/simple-daemon.timer" with { type: "text" };
+import template from "../../templates/unit.service" with { type: "text" };
+import timerTemplate from "../../templates/unit.timer" with { type: "text" };
 import { EX_CANTCREAT, EX_USAGE, ExitError, errnoReason } from "../exit-codes.ts";
 import { upperSnake } from "../options.ts";
 
@@ -233,7 +233,7 @@ export function parseCredentialFlag(value: string): CredentialRequest {
 /** A value in a unit file, where `%` starts a specifier (systemd.unit(5) "Specifiers"). */
 const escapeSpecifiers = (text: string) => text.replaceAll("%", "%%");
 
-/** The unit line of one credential: `LoadCredential=token:/etc/simple-daemon/token`. */
+/** The unit line of one credential: `LoadCredential=token:/etc/<name>/token`. */
 export function loadCredentialLine(credential: Credential): string {
   return `LoadCredential=${escapeSpecifiers(credential.name)}:${escapeSpecifiers(credential.path)}`;
 }

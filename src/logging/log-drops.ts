@@ -4,6 +4,7 @@
  * again. stderr is where a service manager looks (systemd sends it to the journal) and it is
  * written without blocking, so a report can never stall the loop it is about.
  */
+import { DAEMON_NAME } from "../defaults.ts";
 import { errnoReason } from "../exit-codes.ts";
 import { FdWriter } from "../unix/libc.ts";
 
@@ -14,7 +15,7 @@ export const SINK_NAMES: readonly SinkName[] = ["file", "stdout", "syslog", "jou
 const dropped: Record<SinkName, number> = { file: 0, stdout: 0, syslog: 0, journal: 0 };
 let stderr: FdWriter | undefined;
 /** The daemon's name, which starts each stderr line. */
-let program = "simple-daemon";
+let program = DAEMON_NAME;
 
 /** Sets the name that starts the stderr lines (the daemon's `--name`). */
 export function setDropReportName(name: string): void {

@@ -38,7 +38,7 @@ function withLiveEnv(args: unknown[]): unknown[] {
   return args;
 }
 
-const live = Symbol.for("simple-daemon.spawn-live-env");
+const live = Symbol.for("daemon.spawn-live-env");
 
 /** Makes Bun.spawn and Bun.spawnSync inherit the live `process.env` (once per process). */
 function spawnWithLiveEnvironment(): void {

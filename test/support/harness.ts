@@ -13,6 +13,8 @@ import { constants, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { BUILD_FLAGS } from "../../src/build.ts";
+import { DAEMON_NAME } from "../../src/defaults.ts";
+import { upperSnake } from "../../src/options.ts";
 
 const PREFIX = "sd-test-run-";
 let runRoot: string | undefined;
@@ -104,7 +106,7 @@ let built: Promise<Binaries> | undefined;
 export function binaries(): Promise<Binaries> {
   built ??= (async () => {
     const dir = scratchDir("bin-");
-    const out = { daemon: join(dir, "simple-daemon"), fixture: join(dir, "fixture-daemon") };
+    const out = { daemon: join(dir, DAEMON_NAME), fixture: join(dir, "fixture-daemon") };
     await Promise.all([compile("src/main.ts", out.daemon), compile("test/fixtures/fixture-main.ts", out.fixture)]);
     return out;
   })();
@@ -186,7 +188,7 @@ function occurrences(text: string, pattern: string | RegExp): number {
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith("SIMPLE_DAEMON_") || k === "LOGS_DIRECTORY" || k === "FIXTURE_WORK") continue;
+    if (v === undefined || k.startsWith(`${upperSnake(DAEMON_NAME)}_`) || k === "LOGS_DIRECTORY" || k === "FIXTURE_WORK") continue;
     env[k] = v;
   }
   return { ...env, ...extra };
@@ -221,7 +223,7 @@ export function tempDir(prefix = "sd-test-"): string {
 /** Starts the daemon with `--log-dir` set to a fresh folder. */
 export function startDaemon(options: DaemonProcessOptions): DaemonProcess {
   const logDir = tempDir();
-  const name = options.name ?? "simple-daemon";
+  const name = options.name ?? DAEMON_NAME;
   const logPath = join(logDir, options.logFile ?? `${name}.log`);
   const env = cleanEnv({ ...(options.work ? { FIXTURE_WORK: options.work } : {}), ...options.env });
   const proc = track(Bun.spawn([...(options.wrapper ?? []), options.bin, "--log-dir", logDir, ...(options.args ?? [])], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
