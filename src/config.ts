@@ -135,7 +135,8 @@ export class SettingsLoader {
     this.#prefix = prefix;
     this.#rows = settingRows();
     this.#flags = parseFlags(argv, this.#rows);
-    this.#processEnv = env;
+    // A plain copy, read many times below: each read of `process.env` itself crosses into the runtime.
+    this.#processEnv = env === process.env ? { ...env } : env;
   }
 
   /**
@@ -148,7 +149,8 @@ export class SettingsLoader {
     const envFileFlag = this.#flags.values["env-file"];
     const envFilePath = typeof envFileFlag === "string" ? envFileFlag : this.#processEnv[envFileVariable];
     let env: Record<string, string | undefined> = this.#processEnv;
-    const fileSources: Record<string, string> = {};
+    /** The variables the environment file set (their source line names the file). */
+    let fromFile: Record<string, string> = {};
     if (envFilePath !== undefined && envFilePath !== "") {
       const first = this.#fromFileAtStart === null;
       let file: EnvFile | null;
@@ -175,13 +177,13 @@ export class SettingsLoader {
           if (this.#processEnv[key] === valueAtStart) delete env[key];
           if (!(key in file.values)) warnings.push(`${key} is no longer in ${envFilePath}: its default applies`);
         }
+        fromFile = file.values;
         for (const [key, value] of Object.entries(file.values)) {
           if (key === envFileVariable) {
             warnings.push(`${key} in ${envFilePath} has no effect: the file to read cannot be named inside it`);
             continue;
           }
           env[key] = value;
-          fileSources[key] = `${key} in ${envFilePath}`;
         }
       } else {
         this.#fromFileAtStart ??= new Map();
@@ -190,7 +192,7 @@ export class SettingsLoader {
     warnings.push(...this.#unknownVariables(env));
     const read = readEnv(this.#prefix, env, this.#flags.values, this.#rows);
     for (const [flag, variable] of Object.entries(read.sources)) {
-      read.sources[flag] = fileSources[variable] ?? variable;
+      read.sources[flag] = variable !== envFileVariable && Object.hasOwn(fromFile, variable) ? `${variable} in ${envFilePath}` : variable;
     }
     const raw = { ...read.values, ...this.#flags.values };
     const values = parseValues(raw, { ...read.sources, ...this.#flags.sources }, this.#rows);
