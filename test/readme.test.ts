@@ -37,7 +37,7 @@ describe("the project's README", () => {
       /\bported\b|\ba port of\b|\brebuild\b/i,
       /\bseed\b/i,
       /\bsession\b/i,
-      /\bcommit(s|ted)?\b/i,
+      /\b[0-9a-f]{7,40}\b/,
       /\bhistory\b/i,
       /SimpleDaemon/,
       /\boriginal\b/i,
