@@ -123,7 +123,7 @@ export class SettingsLoader {
   readonly #flags: ReturnType<typeof parseFlags>;
   readonly #processEnv: Record<string, string | undefined>;
   /** The environment file's variables at the first load: systemd copied them into our environment. */
-  #fromFileAtStart: Map<string, string> | null = null;
+  #fromFileAtStart: Record<string, string> | null = null;
   /** Whether the environment file existed at some load. */
   #fileExisted = false;
 
@@ -148,7 +148,11 @@ export class SettingsLoader {
     const envFileVariable = envName(this.#prefix, "env-file");
     const envFileFlag = this.#flags.values["env-file"];
     const envFilePath = typeof envFileFlag === "string" ? envFileFlag : this.#processEnv[envFileVariable];
-    let env: Record<string, string | undefined> = this.#processEnv;
+    // Only our variables matter (the settings and the typo warning read nothing else), so a
+    // 10,000-line environment file is not copied into a 10,000-key object.
+    const ours = `${upperSnake(this.#prefix)}_`;
+    const env: Record<string, string | undefined> = {};
+    for (const key in this.#processEnv) if (key.startsWith(ours)) env[key] = this.#processEnv[key];
     /** The variables the environment file set (their source line names the file). */
     let fromFile: Record<string, string> = {};
     if (envFilePath !== undefined && envFilePath !== "") {
@@ -170,23 +174,25 @@ export class SettingsLoader {
       if (file !== null) {
         warnings.push(...file.ignored);
         this.#fileExisted ||= file.exists;
-        this.#fromFileAtStart ??= new Map(Object.entries(file.values));
-        env = { ...this.#processEnv };
-        for (const [key, valueAtStart] of this.#fromFileAtStart) {
-          // Only what the environment got from the file goes with a line deleted from it.
-          if (this.#processEnv[key] === valueAtStart) delete env[key];
-          if (!(key in file.values)) warnings.push(`${key} is no longer in ${envFilePath}: its default applies`);
+        this.#fromFileAtStart ??= file.values;
+        // At the first load every variable of the file is still in it: nothing to take back.
+        if (!first) {
+          for (const key in this.#fromFileAtStart) {
+            // Only what the environment got from the file goes with a line deleted from it.
+            if (this.#processEnv[key] === this.#fromFileAtStart[key]) delete env[key];
+            if (!(key in file.values)) warnings.push(`${key} is no longer in ${envFilePath}: its default applies`);
+          }
         }
         fromFile = file.values;
-        for (const [key, value] of Object.entries(file.values)) {
+        for (const key in file.values) {
           if (key === envFileVariable) {
             warnings.push(`${key} in ${envFilePath} has no effect: the file to read cannot be named inside it`);
             continue;
           }
-          env[key] = value;
+          if (key.startsWith(ours)) env[key] = file.values[key];
         }
       } else {
-        this.#fromFileAtStart ??= new Map();
+        this.#fromFileAtStart ??= {};
       }
     }
     warnings.push(...this.#unknownVariables(env));

@@ -73,6 +73,8 @@ function trailingBlankStart(run: string): number {
  * comment), not character by character: a 10,000-line file parses in about a millisecond.
  */
 export function parseEnvFile(text: string, path = "environment file"): Omit<EnvFile, "exists"> {
+  // The common file — KEY=value lines, comments, no quote, backslash or CR — line by line.
+  if (!SPECIAL.test(text)) return parsePlainLines(text, path);
   // No prototype: a variable named __proto__ is a variable, and 10,000 keys go in as into a dictionary.
   const values: Record<string, string> = Object.create(null);
   const ignored: string[] = [];
@@ -241,6 +243,47 @@ export function parseEnvFile(text: string, path = "environment file"): Omit<EnvF
   }
   if (state === State.Key) ignored.push(`${path} line ${lineAt(keyStart)} has no '=' and is ignored`);
   else if (state !== State.PreKey && state !== State.Comment && state !== State.CommentEscape) push();
+  return { values, ignored };
+}
+
+/** `text` without the spaces and tabs at its end (and its start with `both`): the state machine's blanks, not Unicode's. */
+function trimBlanks(text: string, both = false): string {
+  let end = text.length;
+  while (end > 0 && (text.charCodeAt(end - 1) === SPACE || text.charCodeAt(end - 1) === TAB)) end--;
+  let start = 0;
+  while (both && start < end && (text.charCodeAt(start) === SPACE || text.charCodeAt(start) === TAB)) start++;
+  return text.slice(start, end);
+}
+
+/** Characters only the state machine handles: quotes, escapes, CR. */
+const SPECIAL = /['"\\\r]/;
+
+/**
+ * The state machine's result for a text without quotes, backslashes or CRs, line by line: a line
+ * is blank, a comment (`#`/`;` first), or a key running to its first `=` (the key's first
+ * character is taken whatever it is) and a value with the blanks around it dropped.
+ */
+function parsePlainLines(text: string, path: string): Omit<EnvFile, "exists"> {
+  const values: Record<string, string> = Object.create(null);
+  const ignored: string[] = [];
+  const lines = text.split("\n");
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n] as string;
+    let start = 0;
+    while (start < line.length && (line.charCodeAt(start) === SPACE || line.charCodeAt(start) === TAB)) start++;
+    if (start === line.length) continue;
+    const first = line.charCodeAt(start);
+    if (first === 35 /* # */ || first === 59 /* ; */) continue;
+    const eq = line.indexOf("=", start + 1);
+    if (eq === -1) {
+      ignored.push(`${path} line ${n + 1} has no '=' and is ignored`);
+      continue;
+    }
+    const name = trimBlanks(line.slice(start, eq));
+    const value = trimBlanks(line.slice(eq + 1), true);
+    if (NAME.test(name)) values[name] = value;
+    else ignored.push(`${path} line ${n + 1}: ${JSON.stringify(name)} is not a variable name and is ignored`);
+  }
   return { values, ignored };
 }
 
