@@ -7,8 +7,9 @@
 // Off unless HEAVY_TESTS names it (needs npm and the network); REQUIRE_REGISTRY_TIER=1 makes a skip a failure.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { ROOT, runToEnd, tempDir } from "./support/harness.ts";
+import { fileList, ok as okWith } from "./support/packed-scaffolder.ts";
 import { type Registry, registrySkipReason, startRegistry, versionOf } from "./support/registry.ts";
 import { tierEnabled, tierSkipReason } from "./support/tiers.ts";
 
@@ -33,20 +34,7 @@ let project = "";
 /** Bun pointed at the registry, with a cache of its own (`cache`): nothing comes from the machine's. */
 const bunEnv = (cache: string) => ({ ...env, BUN_CONFIG_REGISTRY: registry?.url ?? "", BUN_INSTALL_CACHE_DIR: cache });
 
-async function ok(argv: string[], cwd: string, extra: Record<string, string> = {}): Promise<string> {
-  const r = await runToEnd(argv, { cwd, env: { ...env, ...extra } });
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** Every file under `dir` but node_modules, .git and dist, relative and sorted. */
-function fileList(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .filter((p) => !/^(node_modules|\.git|dist)\//.test(p))
-    .sort();
-}
+const ok = (argv: string[], cwd: string, extra: Record<string, string> = {}) => okWith(argv, cwd, { ...env, ...extra });
 
 /** The tarballs verdaccio holds for a package: what was published, or fetched through its uplink. */
 const stored = (name: string) => (existsSync(join(registry?.storage ?? "", name)) ? readdirSync(join(registry?.storage ?? "", name)).filter((f) => f.endsWith(".tgz")) : []);

@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { ROOT, runToEnd, tempDir } from "./support/harness.ts";
+import { fileList, ok } from "./support/packed-scaffolder.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
 setDefaultTimeout(60_000);
@@ -13,21 +14,6 @@ setDefaultTimeout(60_000);
 const SLOW_MS = 600_000;
 
 const run = (argv: string[], cwd: string, options: { stdin?: string; env?: Record<string, string> } = {}) => runToEnd(argv, { cwd, ...options });
-
-async function ok(argv: string[], cwd: string): Promise<string> {
-  const r = await run(argv, cwd);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** Every file under `dir`, relative, sorted; node_modules and .git left out. */
-function fileList(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .filter((p) => !p.startsWith("node_modules/") && !p.startsWith(".git/"))
-    .sort();
-}
 
 let tarball: string;
 let packed: string[];

@@ -3,7 +3,7 @@
  * project, its bin run from there. For the tests of this repository only (not in a project).
  */
 import { readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { ROOT, runToEnd, tempDir } from "./harness.ts";
 
 /** Runs `argv` in `cwd` and returns its stdout; throws with the output when it exits non-zero. */
@@ -22,4 +22,13 @@ export async function packedScaffolder(): Promise<{ scaffolder: string; tarball:
   writeFileSync(join(scratch, "package.json"), '{ "name": "scratch", "private": true }\n');
   await ok([process.execPath, "add", tarball], scratch);
   return { scaffolder: join(scratch, "node_modules/.bin/create-simple-daemon"), tarball };
+}
+
+/** Every file under `dir` but node_modules, .git and dist, relative and sorted. */
+export function fileList(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((p) => !/^(node_modules|\.git|dist)\//.test(p))
+    .sort();
 }
