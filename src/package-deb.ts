@@ -20,7 +20,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DAEMON_DESCRIPTION, DAEMON_NAME } from "./defaults.ts";
 import { EX_CANTCREAT, EX_UNAVAILABLE, EX_USAGE, ExitError } from "./exit-codes.ts";
-import { envName, settingRows, upperSnake } from "./options.ts";
+import { settingsFileTemplate } from "./install/commands.ts";
+import { upperSnake } from "./options.ts";
 
 /** sysexits(3): an input file did not exist or was not readable. */
 const EX_NOINPUT = 66;
@@ -32,7 +33,6 @@ export const BIN_DIR = "/usr/bin";
 export const UNIT_DIR = "/usr/lib/systemd/system";
 const SCRIPTS = ["postinst", "prerm", "postrm"] as const;
 /** Options that make no sense in the settings file: the name is the unit's, --once is not a service. */
-const NOT_SETTINGS: ReadonlySet<string> = new Set(["name", "env-file", "once"]);
 
 /** Debian architecture of an ELF executable, from e_machine (offset 18): x86-64 is 62, AArch64 183. */
 export function debianArch(path: string): "amd64" | "arm64" {
@@ -77,19 +77,12 @@ export function debianVersion(version: string): string {
  */
 export function envFileTemplate(name: string): string {
   const prefix = upperSnake(DAEMON_NAME);
-  const lines = [
+  return settingsFileTemplate([
     `# ${name}: settings, one ${prefix}_<OPTION>=value per line (systemd's EnvironmentFile= syntax).`,
     `# Uncomment and edit, then: systemctl reload ${name}. The unit sets ${prefix}_STREAM=1 (records`,
     "# to the journal); flags in ExecStart= would win over this file. Keep it readable by all: the",
     "# service runs as a dynamic user. A conffile: upgrades keep your edits, `dpkg --purge` removes it.",
-  ];
-  for (const { flag, spec } of settingRows()) {
-    if (NOT_SETTINGS.has(flag)) continue;
-    const shown = spec.secret ? undefined : (spec.defaultText ?? (spec.default === undefined || spec.type === "boolean" ? undefined : String(spec.default)));
-    const value = spec.type === "boolean" ? "1" : shown !== undefined && /^[^\s$<"]+$/.test(shown) && shown !== "none" && shown !== "off" ? shown : "";
-    lines.push("", `# ${spec.help}${shown === undefined ? "" : ` (default: ${shown})`}`, `#${envName(prefix, flag)}=${value}`);
-  }
-  return `${lines.join("\n")}\n`;
+  ]);
 }
 
 interface Run {

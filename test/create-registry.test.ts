@@ -66,6 +66,10 @@ describe.skipIf(skip !== null)("create-simple-daemon from a real npm registry", 
       project = join(parent, "my-d");
       const manifest = JSON.parse(readFileSync(join(project, ".simple-daemon.json"), "utf8"));
       expect(manifest.version).toBe(versionA);
+      // Lean (issue: under 60 files): what a daemon needs, nothing of the template repository's own development.
+      const files = fileList(project);
+      console.error(`registry tier: my-d holds ${files.length} files`);
+      expect(files.length).toBeLessThan(60);
       // The registry served the package, and fetched the template's dependencies from its uplink for the project's bun install.
       expect(registry?.output()).toContain("GET /create-simple-daemon");
       expect(stored("create-simple-daemon")).toEqual([`create-simple-daemon-${versionA}.tgz`]);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { parseEnvFile } from "../src/env-file.ts";
 import { quoteEnvValue } from "../src/install/commands.ts";
 import { isUnedited, quoteExecArg, renderTimer, renderUnit } from "../src/install/unit-file.ts";
+import { envName, settingRows } from "../src/options.ts";
 import { binaries, ROOT, runToEnd, tempDir } from "./support/harness.ts";
 
 // Real processes on a shared machine: generous. Per file, since Bun applies a preload's default to the first file only.
@@ -102,7 +103,19 @@ describe("install and uninstall under --root", () => {
     const bin = join(root, "usr/local/bin/simple-daemon");
     const unit = join(root, "etc/systemd/system/simple-daemon.service");
     const wants = join(root, "etc/systemd/system/multi-user.target.wants/simple-daemon.service");
-    expect(first.stdout.split("\n")).toEqual([`install ${daemon} as ${bin}`, `write ${unit}`, `enable simple-daemon.service (link ${wants})`, ""]);
+    const settings = join(root, "etc/default/simple-daemon");
+    expect(first.stdout.split("\n")).toEqual([
+      `install ${daemon} as ${bin}`,
+      `write ${settings} (every setting listed, commented out)`,
+      `write ${unit}`,
+      `enable simple-daemon.service (link ${wants})`,
+      "",
+    ]);
+    // The new settings file: every setting, built-in and src/settings.ts's, commented out with its default.
+    const text = readFileSync(settings, "utf8");
+    expect(text.split("\n").filter((line) => line !== "" && !line.startsWith("#"))).toEqual([]);
+    for (const row of settingRows().filter((r) => !["name", "env-file", "once"].includes(r.flag))) expect(text).toContain(`\n#${envName("simple-daemon", row.flag)}=`);
+    expect(text).toContain("\n#SIMPLE_DAEMON_INTERVAL=60\n");
     expect(readFileSync(bin).equals(readFileSync(daemon))).toBe(true);
     expect(statSync(bin).mode & 0o777).toBe(0o755);
     expect(statSync(unit).mode & 0o777).toBe(0o644);
@@ -146,7 +159,9 @@ describe("install and uninstall under --root", () => {
     const root = tempDir();
     const { code, stdout } = await cli("install", "--root", root, "--enable", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^would install .* as .*\nwould write .*\.service\nwould enable simple-daemon\.service \(link .*\)\n$/);
+    expect(stdout).toMatch(
+      /^would install .* as .*\nwould write .*\/etc\/default\/simple-daemon \(every setting listed, commented out\)\nwould write .*\.service\nwould enable simple-daemon\.service \(link .*\)\n$/,
+    );
     expect(existsSync(join(root, "usr"))).toBe(false);
     expect(existsSync(join(root, "etc"))).toBe(false);
   });
@@ -158,7 +173,9 @@ describe("install and uninstall under --root", () => {
     expect(readFileSync(unit, "utf8")).toContain("ExecStart=/usr/local/bin/other-daemon-7 --name other-daemon-7 --env-file /etc/default/other-daemon-7");
     const removed = await cli("uninstall", "--root", root, "--name", "other-daemon-7");
     expect(removed.code).toBe(0);
-    expect(removed.stdout.trim().split("\n")).toHaveLength(3);
+    // The unit, its link and the binary go; the settings file is kept (and said so) without --purge.
+    expect(removed.stdout.trim().split("\n")).toHaveLength(4);
+    expect(removed.stdout).toContain(`kept ${join(root, "etc/default/other-daemon-7")} (settings`);
     expect(existsSync(unit)).toBe(false);
     expect(existsSync(join(root, "usr/local/bin/other-daemon-7"))).toBe(false);
     expect(existsSync(join(root, "etc/systemd/system/multi-user.target.wants/other-daemon-7.service"))).toBe(false);
@@ -512,7 +529,9 @@ describe("install --credential: secrets in the unit (LoadCredential=), never in 
     // `unit` prints the same text.
     expect((await cli("unit", "--credential", "token=/etc/simple-daemon/token", "--credential", "db.password=/etc/simple-daemon/db", "--", "--interval", "3")).stdout).toBe(text);
     // The settings file has the settings only: no secret, no path to one.
-    expect(readFileSync(join(root, "etc/default/simple-daemon"), "utf8")).toBe("SIMPLE_DAEMON_INTERVAL=3\n");
+    const settingsFile = readFileSync(join(root, "etc/default/simple-daemon"), "utf8");
+    expect(settingsFile.split("\n").filter((line) => line !== "" && !line.startsWith("#"))).toEqual(["SIMPLE_DAEMON_INTERVAL=3"]);
+    expect(settingsFile).not.toMatch(/token|\/etc\/simple-daemon\/db/);
     for (const file of readdirSync(root, { recursive: true, encoding: "utf8" })) {
       const path = join(root, file);
       if (statSync(path).isFile() && !file.startsWith("etc/simple-daemon/")) expect({ file, secret: /s3cret/.test(readFileSync(path, "latin1")) }).toEqual({ file, secret: false });
@@ -601,7 +620,7 @@ describe("TimeoutStopSec= covers the shutdown and the teardown timeouts", () => 
     const root = tempDir();
     const r = await cli("install", "--root", root, "--", "--teardown-timeout", "20");
     expect(r).toMatchObject({ code: 0, stderr: "" });
-    expect(readFileSync(join(root, "etc/default/simple-daemon"), "utf8")).toBe("SIMPLE_DAEMON_TEARDOWN_TIMEOUT=20\n");
+    expect(readFileSync(join(root, "etc/default/simple-daemon"), "utf8")).toEndWith("\nSIMPLE_DAEMON_TEARDOWN_TIMEOUT=20\n");
     expect(readFileSync(join(root, "etc/systemd/system/simple-daemon.service"), "utf8")).toContain("\nTimeoutStopSec=35s\n");
     expect((await cli("unit", "--", "--teardown-timeout", "0.5", "--shutdown-timeout", "1")).stdout).toContain("\nTimeoutStopSec=7s\n");
     const bad = await cli("install", "--root", tempDir(), "--", "--teardown-timeout", "0");

@@ -11,7 +11,7 @@ import { type ArgsDef, type CommandDef, defineCommand } from "citty";
 import { DAEMON_DESCRIPTION, DAEMON_NAME } from "../defaults.ts";
 import { parseEnvFile } from "../env-file.ts";
 import { EX_CONFIG, EX_USAGE, ExitError } from "../exit-codes.ts";
-import { envName, type OptionName, parseFlags, parseValues } from "../options.ts";
+import { envName, type OptionName, parseFlags, parseValues, settingRows, upperSnake } from "../options.ts";
 import { install, liveUnitType, timeoutStopSec, uninstall } from "./install.ts";
 import { defaultDirs, resolvePaths } from "./paths.ts";
 import { readIfExists } from "./steps.ts";
@@ -23,6 +23,23 @@ const NOT_SETTINGS: Partial<Record<OptionName, string>> = {
   "env-file": "the unit passes --env-file itself",
   once: "use install --on-calendar <expression> for a job that runs once per schedule",
 };
+
+/**
+ * The settings file's text with every setting — built-in and src/settings.ts's — as a
+ * commented-out `<PREFIX>_<SETTING>=<default>` line under its help, from the same table the
+ * daemon parses, so a line uncommented is a valid setting. `header` comes first (# lines).
+ */
+export function settingsFileTemplate(header: string[]): string {
+  const prefix = upperSnake(DAEMON_NAME);
+  const lines = [...header];
+  for (const { flag, spec } of settingRows()) {
+    if (Object.hasOwn(NOT_SETTINGS, flag)) continue;
+    const shown = spec.secret ? undefined : (spec.defaultText ?? (spec.default === undefined || spec.type === "boolean" ? undefined : String(spec.default)));
+    const value = spec.type === "boolean" ? "1" : shown !== undefined && /^[^\s$<"]+$/.test(shown) && shown !== "none" && shown !== "off" ? shown : "";
+    lines.push("", `# ${spec.help}${shown === undefined ? "" : ` (default: ${shown})`}`, `#${envName(prefix, flag)}=${value}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
 
 /**
  * The `<PREFIX>_<OPTION>=value` assignments for the daemon options in `daemonArgs` (already

@@ -8,8 +8,8 @@ import { dirname, join } from "node:path";
 import { parseEnvFile } from "../env-file.ts";
 import { EX_CANTCREAT, EX_UNAVAILABLE, EX_USAGE, ExitError, errnoReason, isPermissionError } from "../exit-codes.ts";
 import { DAEMON_VERSION } from "../meta.ts";
-import { envName, numberRule, parseNumber } from "../options.ts";
-import { mergeEnvFile, settingsFromFlags } from "./commands.ts";
+import { envName, numberRule, parseNumber, upperSnake } from "../options.ts";
+import { mergeEnvFile, settingsFileTemplate, settingsFromFlags } from "./commands.ts";
 import { type Placement, resolvePaths, USER_STATE_HOME_SINCE } from "./paths.ts";
 import { exists, isSymlink, perform, readIfExists, type Step, systemctl, systemctlState, systemdVersion, writeFileAtomic } from "./steps.ts";
 import {
@@ -173,6 +173,16 @@ export function timeoutStopSec(packageName: string, env: Record<string, string>)
   return Math.ceil(seconds("shutdown-timeout", 10) + seconds("teardown-timeout", 5) + 5);
 }
 
+/** The first lines of a settings file `install` creates. */
+function settingsFileHeader(name: string, prefix: string): string[] {
+  return [
+    `# ${name}: settings, one ${prefix}_<SETTING>=value per line (systemd's EnvironmentFile= syntax).`,
+    `# Uncomment and edit, then: systemctl reload ${name}. Written once by "${name} install" (later`,
+    "# installs only set what follows --); `uninstall --purge` removes it. Keep secrets out of it:",
+    "# every user may read it; see `install --credential`.",
+  ];
+}
+
 /** The unit file that exists at `path` may be replaced: it is not there, or it is ours and unedited, or --force. */
 function mayReplace(existing: Buffer | null, name: string, force: boolean): boolean {
   if (existing === null || force) return true;
@@ -193,7 +203,9 @@ export function install(request: InstallRequest): void {
   const existingUnit = readIfExists(paths.unit);
   const existingTimer = readIfExists(paths.timer);
   const existingEnv = readIfExists(paths.envFile)?.toString() ?? null;
-  const envText = mergeEnvFile(existingEnv, assignments, paths.envFile);
+  // A new settings file starts as the list of every setting, commented out: the place to look.
+  const template = existingEnv === null ? settingsFileTemplate(settingsFileHeader(request.name, upperSnake(request.unit.packageName))) : null;
+  const envText = template === null ? mergeEnvFile(existingEnv, assignments, paths.envFile) : (mergeEnvFile(template, assignments, paths.envFile) ?? template);
   const env = parseEnvFile(envText ?? existingEnv ?? "", paths.envFile).values;
   const job = request.onCalendar !== null;
   // Staged units (--root) are for another machine: plain notify works on every systemd.
@@ -263,10 +275,11 @@ export function install(request: InstallRequest): void {
   } else console.log(`${paths.bin} is up to date`);
   if (envText !== null) {
     const names = assignments.map(([key, value]) => `${key}=${value}`).join(", ");
-    const kept = existingEnv === null ? "" : "; its other lines kept";
+    const set = names === "" ? "" : `${names}: options after -- are settings there, not ExecStart= flags`;
+    const what = existingEnv === null ? `every setting listed, commented out${set === "" ? "" : `; ${set}`}` : `${set}; its other lines kept`;
     const mode = existingEnv === null ? 0o644 : (readMode(paths.envFile) ?? 0o644);
     steps.push({
-      text: `write ${paths.envFile} (${names}: options after -- are settings there, not ExecStart= flags${kept})`,
+      text: `write ${paths.envFile} (${what})`,
       target: paths.envFile,
       run: () => writeFileAtomic(paths.envFile, envText, mode),
     });

@@ -48,8 +48,8 @@ describeEachSuite("under a real systemd", (suite) => {
       const installed = await box.exec(["/root/simple-daemon", "install", "--now", "--", "--interval", "0.5"]);
       expect(installed.stdout).toContain("write /etc/systemd/system/simple-daemon.service\n");
       // The option after -- is a setting in the environment file, not an ExecStart= flag.
-      expect(installed.stdout).toContain("write /etc/default/simple-daemon (SIMPLE_DAEMON_INTERVAL=0.5: ");
-      expect(await sh("cat /etc/default/simple-daemon")).toBe("SIMPLE_DAEMON_INTERVAL=0.5\n");
+      expect(installed.stdout).toContain("write /etc/default/simple-daemon (every setting listed, commented out; SIMPLE_DAEMON_INTERVAL=0.5: ");
+      expect((await sh("cat /etc/default/simple-daemon")).split("\n").filter((line) => line !== "" && !line.startsWith("#"))).toEqual(["SIMPLE_DAEMON_INTERVAL=0.5"]);
       expect(installed.stdout).toContain("restart simple-daemon.service\n");
       // Type=notify: systemctl returned, so systemd has READY=1 — the unit is active, not activating.
       expect(await prop("simple-daemon", "ActiveState")).toBe("active");
