@@ -111,6 +111,8 @@ describe("a generated project", () => {
       expect({ code: tests.code, failures }).toEqual({ code: 0, failures: [] });
       expect(tests.stderr).toMatch(/ 0 fail\n/);
       await ok([process.execPath, "run", "typecheck"], dir);
+      // Formatted and linted as it comes (the manifest is machine-written and left out).
+      await ok([process.execPath, "run", "check"], dir);
       await ok([process.execPath, "run", "build"], dir);
       const bin = join(dir, "dist/my-daemon");
       // Stamped by `bun run build`: the version + `git describe` of the project's own repository.
