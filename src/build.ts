@@ -22,12 +22,21 @@ export const PROJECT_ROOT = resolve(import.meta.dir, "..");
  * (its `preload` runs code), tsconfig.json and package.json in the folder the binary starts in
  * from being read; `--sourcemap=inline` embeds the source map, so a stack trace names `src/…ts:line`
  * (with `--compile`, any non-`none` value embeds it; Bun also writes a `.map` file, removed here).
+ *
+ * Start-up: a bundle hoists every module's static imports of Node built-ins to its start, so a
+ * built-in that only `--help` or `install` needs (citty's node:util, say) would load on every
+ * daemon start. `--splitting` makes each `import()` its own chunk inside the binary, loaded when
+ * that command runs. `--conditions=browser` picks LogTape's node:util-free `inspect` (used only by
+ * its own text formatters, which this project does not use; ours render with Bun.inspect).
+ * Together they take ~2 ms and ~2 MiB off every start (bench/run.ts measures it).
  */
 export const BUILD_FLAGS: readonly string[] = [
   "--compile",
   "--minify",
   "--bytecode",
   "--format=esm",
+  "--splitting",
+  "--conditions=browser",
   "--sourcemap=inline",
   "--no-compile-autoload-dotenv",
   "--no-compile-autoload-bunfig",

@@ -8,7 +8,6 @@
  * the rest, so a later `install` can tell a unit it wrote (and may replace on an upgrade) from
  * one somebody edited (kept unless --force).
  */
-import { createHash } from "node:crypto";
 import { accessSync, constants, statSync } from "node:fs";
 import template from "../../templates/unit.service" with { type: "text" };
 import timerTemplate from "../../templates/unit.timer" with { type: "text" };
@@ -55,7 +54,7 @@ const CHECKSUM_LINE = /\n# Unedited since install: checksum ([0-9a-f]{16})[^\n]*
 
 /** The checksum of a unit's text without its checksum line (sha256, 16 hex digits). */
 function checksum(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 16);
 }
 
 /**
