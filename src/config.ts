@@ -149,7 +149,7 @@ export class SettingsLoader {
     const envFileFlag = this.#flags.values["env-file"];
     const envFilePath = typeof envFileFlag === "string" ? envFileFlag : this.#processEnv[envFileVariable];
     // Only our variables matter (the settings and the typo warning read nothing else), so a
-    // 10,000-line environment file is not copied into a 10,000-key object.
+    // 10,000-line environment file is neither kept nor copied as a 10,000-key object.
     const ours = `${upperSnake(this.#prefix)}_`;
     const env: Record<string, string | undefined> = {};
     for (const key in this.#processEnv) if (key.startsWith(ours)) env[key] = this.#processEnv[key];
@@ -159,7 +159,7 @@ export class SettingsLoader {
       const first = this.#fromFileAtStart === null;
       let file: EnvFile | null;
       try {
-        file = readEnvFile(envFilePath);
+        file = readEnvFile(envFilePath, ours);
       } catch (error) {
         if (!(error instanceof EnvFileError)) throw error;
         // systemd read the file as root and passed its values in our environment; a file only

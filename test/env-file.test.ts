@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { EnvFileError, parseEnvFile, readEnvFile } from "../src/env-file.ts";
+import { EnvFileError, parseEnvFile, parseEnvFileByStateMachine, readEnvFile } from "../src/env-file.ts";
 import { unprivilegedPlace } from "./support/faults.ts";
 import { binaries, runToEnd, startDaemon, tempDir } from "./support/harness.ts";
 
@@ -193,18 +193,77 @@ describe("--env-file", () => {
   });
 });
 
-describe("the plain-line reading of a file without quotes, backslashes or CRs", () => {
-  test("gives what systemd's state machine gives, on 20,000 random files", () => {
-    // A quote on a comment line of its own sends the same text through the state machine and changes nothing else.
-    const alphabet = ["A", "b", "_", "1", "=", " ", "\t", "\n", "#", ";", "x", "-", ".", "é", "\u00a0", "\v", "$"];
+describe("the regular-expression reading of files whose lines all have a common form", () => {
+  const same = (a: ReturnType<typeof parseEnvFile>, b: ReturnType<typeof parseEnvFile>) =>
+    JSON.stringify([Object.entries(a.values), a.ignored]) === JSON.stringify([Object.entries(b.values), b.ignored]);
+  const randomText = (alphabet: string[], max: number) => {
+    let text = "";
+    for (let i = Math.floor(Math.random() * max); i > 0; i--) text += alphabet[Math.floor(Math.random() * alphabet.length)];
+    return text;
+  };
+
+  test("gives what systemd's state machine gives, on 30,000 random files", () => {
+    // Characters, and the pieces the common forms are made of, so that whole quoted lines come up often.
+    const alphabet = [
+      "A",
+      "b",
+      "_",
+      "1",
+      "=",
+      " ",
+      "\t",
+      "\n",
+      "#",
+      ";",
+      "x",
+      "-",
+      ".",
+      "é",
+      "\u00a0",
+      "\v",
+      "$",
+      '"',
+      "'",
+      "\\",
+      "\r",
+      "`",
+      "\u2028",
+      "\nK=",
+      '="',
+      "='",
+      '"\n',
+      "'\n",
+      '\\"',
+      "\\`",
+      "\\$",
+      "\\x",
+      "\\\\",
+    ];
     const mismatches: string[] = [];
-    for (let k = 0; k < 20_000; k++) {
-      let text = "";
-      for (let i = Math.floor(Math.random() * 30); i > 0; i--) text += alphabet[Math.floor(Math.random() * alphabet.length)];
-      const plain = parseEnvFile(text, "f");
-      const machine = parseEnvFile(`${text}\n#"`, "f");
-      if (JSON.stringify([Object.entries(plain.values), plain.ignored]) !== JSON.stringify([Object.entries(machine.values), machine.ignored])) mismatches.push(text);
+    for (let k = 0; k < 30_000; k++) {
+      const text = randomText(alphabet, 40);
+      if (!same(parseEnvFile(text, "f"), parseEnvFileByStateMachine(text, "f"))) mismatches.push(text);
     }
     expect(mismatches).toEqual([]);
+  });
+
+  test("keeps only the variables a prefix names, and reads every line the same way for the rest", () => {
+    const alphabet = ["P_A=", "Q=", "P_B=", "x", " ", "\n", '"', "'", "\\", "#", "=", "\r"];
+    const mismatches: string[] = [];
+    for (let k = 0; k < 10_000; k++) {
+      const text = randomText(alphabet, 25);
+      const all = parseEnvFileByStateMachine(text, "f");
+      const kept = Object.fromEntries(Object.entries(all.values).filter(([key]) => key.startsWith("P_")));
+      for (const parse of [parseEnvFile, parseEnvFileByStateMachine]) {
+        const some = parse(text, "f", "P_");
+        if (JSON.stringify([Object.entries(some.values), some.ignored]) !== JSON.stringify([Object.entries(kept), all.ignored])) mismatches.push(`${parse.name}: ${JSON.stringify(text)}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  test("a file with one line of another form is read by the state machine, line numbers and all", () => {
+    const text = 'A=1\nB="two"\nC=\'3\'\nD="multi\nline"\nnot a line\nE=5\n';
+    expect(parseEnvFile(text, "f")).toEqual({ values: Object.assign(Object.create(null), { A: "1", B: "two", C: "3", D: "multi\nline", E: "5" }), ignored: ["f line 6 has no '=' and is ignored"] });
   });
 });
