@@ -294,16 +294,20 @@ describe("a syslog reader that restarts", () => {
     let first = UnixDatagramSocket.listen(path);
     const sink = getSyslogSink({ socketPath: path, ident: "guard", onError: (e) => errors.push(e) });
     const record = (text: string): LogRecord => ({ category: ["guard"], level: "info", message: [text], rawMessage: text, timestamp: Date.now(), properties: {} });
-    sink(record("before"));
+    // Records go at the end of the task that logged them (the sink gathers a batch first).
+    const logged = async (text: string) => {
+      sink(record(text));
+      await Promise.resolve();
+    };
+    await logged("before");
     expect(new TextDecoder().decode(first.receive() ?? new Uint8Array())).toEndWith(`guard[${process.pid}]: before`);
     first.close();
     rmSync(path);
-    sink(record("while gone"));
+    await logged("while gone");
     first = UnixDatagramSocket.listen(path);
-    sink(record("after"));
+    await logged("after");
     const got = new TextDecoder().decode(first.receive() ?? new Uint8Array());
     expect(got).toEndWith("]: after");
-    await Promise.resolve();
     expect(errors.length).toBe(1);
     sink[Symbol.dispose]();
     first.close();

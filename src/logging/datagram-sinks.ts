@@ -4,10 +4,17 @@
  * to the reader once (and again when the reader restarts), as Python's SysLogHandler does: a
  * sendto(2) with the path made the kernel resolve it for every record, most of a record's cost.
  *
+ * Records are gathered and sent BATCH at a time with one sendmmsg(2), and what was gathered goes
+ * at the end of the task that logged it (a microtask later): a burst of records costs one system
+ * call per batch, not one per record.
+ *
  * A datagram is delivered whole or not at all. When the reader's receive queue is full
  * (EAGAIN), datagrams wait in a bounded queue of their own (QUEUE_MAX_DATAGRAMS / QUEUE_MAX_BYTES)
- * and are retried, in order, with the next record and every RETRY_MS; past the bound, records are
- * dropped and counted. At exit they get EXIT_WAIT_MS more. A socket that is missing, refuses, or cannot even be addressed (a path
+ * and are retried, in order, with the next batch and every RETRY_MS. When that queue is full, the
+ * sink waits for the reader — but only while the reader takes datagrams, until half the queue has
+ * gone: a live reader loses nothing (it paces a burst, as the stdout sink's does), while a reader
+ * that takes nothing for STALL_MS counts as stalled, and from then on records are dropped at once
+ * and counted until a send succeeds again. At exit they get EXIT_WAIT_MS more. A socket that is missing, refuses, or cannot even be addressed (a path
  * longer than sun_path) drops its records, counted, and is reported once on stderr and once as a
  * WARNING on the other sinks; the sink keeps trying with the next record.
  */
@@ -19,12 +26,19 @@ import { SYSLOG_SEVERITY } from "./levels.ts";
 import { DropCounter, type SinkName } from "./log-drops.ts";
 
 const EAGAIN = 11;
-const ECONNRESET = 104;
-const ENOTCONN = 107;
-const ECONNREFUSED = 111;
+/** The error of a datagram over the socket's size limit. */
+const EMSGSIZE = 90;
+/** Errors of a reader that went away (restarted): connect to the path anew. */
+const READER_GONE = new Set([104 /* ECONNRESET */, 107 /* ENOTCONN */, 111 /* ECONNREFUSED */]);
+/** Records gathered before they are sent in one sendmmsg(2) call (and at the end of the task that logged them). */
+const BATCH = 32;
+/** Datagrams larger than this are sent on their own, at once (the journal sink may send a large one again, cut). */
+const BATCHED_BYTES_MAX = 16 * 1024;
 const QUEUE_MAX_DATAGRAMS = 4096;
 const QUEUE_MAX_BYTES = 4 * 1024 * 1024;
 const RETRY_MS = 20;
+/** A reader that takes nothing for this long, while the queue is full, counts as stalled. */
+const STALL_MS = 1000;
 /** How long the exit path waits for a slow reader before it counts the rest as dropped. */
 const EXIT_WAIT_MS = 1000;
 
@@ -58,39 +72,57 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
   } catch (error) {
     setupError = error as Error;
   }
+  /** Datagrams not sent yet, oldest first, from `head` on (a batch being gathered, or waiting for room). */
   const queue: Uint8Array[] = [];
+  let head = 0;
   let queuedBytes = 0;
+  /** Records queued since the last attempt to send: a batch is sent when it reaches BATCH. */
+  let sinceAttempt = 0;
+  let flushQueued = false;
+  /** The reader took nothing for STALL_MS while the queue was full: records drop at once until a send works. */
+  let stalled = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
 
   /** The socket is connected to the reader (connect(2) once; again when the reader went away). */
   let connected = false;
   /** The call that failed last, for the error line: "connect" or "sendto". */
   let failedCall = "sendto";
+  const connect = (): number => {
+    const errno = (socket as UnixDatagramSocket).connect(addr as Uint8Array);
+    connected = errno === 0;
+    if (!connected) failedCall = "connect";
+    return errno;
+  };
   /** Sends one datagram: 0, or the errno (-1: no socket at all). Never throws, never waits. */
   const send = (data: Uint8Array): number => {
     if (socket === null || addr === null) return -1;
     if (!connected) {
-      const errno = socket.connect(addr);
-      if (errno !== 0) {
-        failedCall = "connect";
-        return errno;
-      }
-      connected = true;
+      const errno = connect();
+      if (errno !== 0) return errno;
     }
     let errno = socket.send(data);
-    if (errno === ECONNREFUSED || errno === ENOTCONN || errno === ECONNRESET) {
-      // The reader's socket went away (journald or rsyslog restarted): connect to the path anew.
-      connected = false;
-      const again = socket.connect(addr);
-      if (again !== 0) {
-        failedCall = "connect";
-        return again;
-      }
-      connected = true;
-      errno = socket.send(data);
+    // The reader's socket went away (journald or rsyslog restarted): connect to the path anew.
+    if (READER_GONE.has(errno)) {
+      const again = connect();
+      errno = again === 0 ? socket.send(data) : again;
     }
-    failedCall = "sendto";
+    if (connected) failedCall = "sendto";
     return errno;
+  };
+  /** Sends up to SEND_BATCH_MAX waiting datagrams in one call: how many went, or -errno (-1: no socket). */
+  const sendBatch = (): number => {
+    if (socket === null || addr === null) return -1;
+    if (!connected) {
+      const errno = connect();
+      if (errno !== 0) return -errno;
+    }
+    let sent = socket.sendMany(queue, head, queue.length - head);
+    if (sent < 0 && READER_GONE.has(-sent)) {
+      const errno = connect();
+      sent = errno === 0 ? socket.sendMany(queue, head, queue.length - head) : -errno;
+    }
+    if (connected) failedCall = "sendto";
+    return sent;
   };
   const failure = (errno: number): Error => (errno === -1 ? (setupError ?? new Error("no socket")) : new SocketError(failedCall, errno, options.socketPath));
   /** The error a full queue is counted with; made once (strerror is a libc call). */
@@ -99,23 +131,36 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     fullError ??= new SocketError("sendto", EAGAIN, options.socketPath);
     return fullError;
   };
+  const forget = (count: number) => {
+    for (let k = 0; k < count; k++) queuedBytes -= (queue[head++] as Uint8Array).length;
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    } else if (head >= 1024) {
+      queue.splice(0, head);
+      head = 0;
+    }
+  };
 
-  /** Sends what waits, in order; stops at the first full queue. Returns true when all went. */
+  /** Sends what waits, in order; stops at a full reader queue. Returns true when all went. */
   const drain = (): boolean => {
-    while (queue.length > 0) {
-      const head = queue[0] as Uint8Array;
-      const errno = send(head);
-      if (errno === EAGAIN) return false;
-      if (errno !== 0) {
-        // The socket went away while records waited: they are lost.
-        drops.drop(queue.length, failure(errno));
-        queue.length = 0;
-        queuedBytes = 0;
-        return true;
+    sinceAttempt = 0;
+    while (head < queue.length) {
+      const sent = sendBatch();
+      if (sent === -EAGAIN) return false;
+      if (sent === -EMSGSIZE) {
+        // One datagram the socket can never take: it alone is lost.
+        drops.drop(1, failure(EMSGSIZE));
+        forget(1);
+      } else if (sent < 0) {
+        // No reader there (missing, refusing): what waits is lost; the next record tries again.
+        drops.drop(queue.length - head, failure(sent === -1 ? -1 : -sent));
+        forget(queue.length - head);
+      } else {
+        forget(sent);
+        stalled = false;
+        drops.delivered();
       }
-      queue.shift();
-      queuedBytes -= head.length;
-      drops.delivered();
     }
     return true;
   };
@@ -127,20 +172,55 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     }, RETRY_MS);
     retry.unref();
   };
+  /** At the end of the task that logged (one microtask later), what was gathered goes. */
+  const flushSoon = () => {
+    if (flushQueued) return;
+    flushQueued = true;
+    queueMicrotask(() => {
+      flushQueued = false;
+      if (!drain()) retryLater();
+    });
+  };
+  /**
+   * The queue is full: sends what the reader takes, waiting for room between sends, until half
+   * the queue has gone (true); false, and stalled, when the reader took nothing for STALL_MS.
+   */
+  const waitForRoom = (bytes: number): boolean => {
+    let progressAt = performance.now();
+    for (;;) {
+      const before = queue.length - head;
+      drain();
+      const waiting = queue.length - head;
+      if (waiting === 0 || (waiting <= QUEUE_MAX_DATAGRAMS / 2 && queuedBytes + bytes <= QUEUE_MAX_BYTES / 2)) return true;
+      const now = performance.now();
+      if (waiting < before) progressAt = now;
+      else if (now - progressAt >= STALL_MS) {
+        stalled = true;
+        return false;
+      }
+      socket?.waitWritable(Math.min(RETRY_MS, STALL_MS - (now - progressAt)));
+    }
+  };
   const enqueue = (data: Uint8Array) => {
-    if (queue.length >= QUEUE_MAX_DATAGRAMS || queuedBytes + data.length > QUEUE_MAX_BYTES) {
-      drops.drop(1, full());
-      return;
+    if (queue.length - head >= QUEUE_MAX_DATAGRAMS || queuedBytes + data.length > QUEUE_MAX_BYTES) {
+      if (stalled || !waitForRoom(data.length)) {
+        drops.drop(1, full());
+        return;
+      }
     }
     queue.push(data);
     queuedBytes += data.length;
-    retryLater();
+    if (++sinceAttempt >= BATCH) {
+      if (!drain()) retryLater();
+    } else flushSoon();
   };
 
   const sink = ((record: LogRecord) => {
     if (setupError !== null) return drops.drop(1, setupError);
     let data = options.encode(record);
-    if (queue.length > 0 && !drain()) return enqueue(data);
+    // Most records are gathered and sent BATCH at a time (sendmmsg); a large one goes alone, at
+    // once, after what waits, so that an entry too large for the socket can still be sent cut.
+    if (data.length <= BATCHED_BYTES_MAX || (head < queue.length && !drain())) return enqueue(data);
     let errno = send(data);
     if (errno > 0 && errno !== EAGAIN && options.shrink !== undefined) {
       const smaller = options.shrink(record, new SocketError(failedCall, errno, options.socketPath));
@@ -160,7 +240,7 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     // dropped, counted — never an unbounded wait on a reader that is gone.
     const deadline = performance.now() + EXIT_WAIT_MS;
     while (!drain() && performance.now() < deadline) Bun.sleepSync(2);
-    if (queue.length > 0) drops.drop(queue.length, full());
+    if (head < queue.length) drops.drop(queue.length - head, full());
     drops.close();
     socket?.close();
   };
@@ -232,8 +312,6 @@ export function getSyslogSink(options: SyslogSinkOptions): Sink & Disposable {
  * with its properties as structured fields, so `journalctl -o json` (or `journalctl
  * CYCLE=3`) can filter on them. `--syslog` stays for plain syslog daemons.
  */
-/** The error of a datagram over the socket's size limit. */
-const EMSGSIZE = 90;
 /** Each value's length (in UTF-16 units) in the retry of an entry too large for one datagram. */
 const SHRUNK_VALUE_MAX = 16 * 1024;
 /** Fields this sink sets itself; a property with the same name is sent as `ARG_<NAME>`. */

@@ -147,3 +147,32 @@ describe("a socket reader that stopped reading", () => {
     });
   }
 });
+
+describe("a socket reader that is slow but reads", () => {
+  for (const sink of ["syslog", "journal"] as const) {
+    test(`--${sink}: a burst is paced by the reader and loses nothing`, async () => {
+      const path = join(tempDir("sd-sock-"), "log.sock");
+      // 50 datagrams every 2 ms at most: far slower than the burst, whose 20,000 records overflow the sink's queue of 4,096.
+      const reader = track(Bun.spawn([process.execPath, join(import.meta.dir, "../support/slow-dgram-reader.ts"), path, "50", "2"], { stdout: "pipe", stderr: "inherit" }));
+      const lines = reader.stdout.getReader();
+      let out = "";
+      while (!out.includes("ready\n")) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error("the reader did not start");
+        out += new TextDecoder().decode(value);
+      }
+      const d = startDaemon({ bin: fixture, args: ["--once", "--log-level", "info", `--${sink}`, `--${sink}-socket`, path], env: { FIXTURE_WORK: "burst:20000" } });
+      expect(await d.exited()).toBe(0);
+      expect(d.log()).toContain("burst done");
+      // (the first lines are enough to say what went wrong)
+      expect(d.stderr().slice(0, 400)).not.toContain("dropped");
+      reader.kill("SIGTERM");
+      for (;;) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        out += new TextDecoder().decode(value);
+      }
+      expect(Number(out.trim().split("\n").at(-1))).toBe(20000);
+    });
+  }
+});
