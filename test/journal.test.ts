@@ -3,6 +3,8 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LogRecord } from "@logtape/logtape";
+import { encodeJournalRecord, journalFields } from "../src/logging/datagram-sinks.ts";
 import { encodeJournalEntry, journalFieldName } from "../src/systemd/journal.ts";
 import { listenDatagrams } from "./support/dgram-listener.ts";
 import { binaries, cleanEnv, startDaemon, tempDir } from "./support/harness.ts";
@@ -71,6 +73,33 @@ describe("native journal protocol", () => {
     ]);
     // The length prefix counts bytes, not characters.
     expect(new TextDecoder().decode(raw)).toContain("STACK\n");
+  });
+});
+
+describe("the journal sink's one-pass encoding", () => {
+  test("gives the bytes of the field list's encoding, for plain records and for every other kind", () => {
+    const values: unknown[] = ["plain", "two\nlines", "tab\there", "nul\0x", "\u2028", 42, 1.5, true, 10n, null, { a: [1, "x\ny"] }, new Error("boom"), "é ünïcode"];
+    const keys = ["cycle", "signalNumber", "message", "priority", "_hidden", "9lives", "x".repeat(80), "__proto__x"];
+    const mismatches: string[] = [];
+    for (let k = 0; k < 2000; k++) {
+      const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)] as T;
+      const properties: Record<string, unknown> = {};
+      for (let i = Math.floor(Math.random() * 4); i > 0; i--) properties[pick(keys)] = pick(values);
+      const template = pick(["record {cycle}", "plain message", "multi\nline {message}", "ctrl \x1b[31m", "{signalNumber} and {priority}"]);
+      const record = {
+        category: pick([["d"], ["d", "sub"], ["d\nx"]]),
+        level: pick(["debug", "info", "warning", "error", "fatal"] as const),
+        rawMessage: template,
+        message: [template],
+        properties,
+        timestamp: Date.now(),
+      } as unknown as LogRecord;
+      const ident = pick(["simple-daemon", "my-d"]);
+      const fast = encodeJournalRecord(record, ident);
+      const general = encodeJournalEntry(journalFields(record, ident));
+      if (Buffer.compare(Buffer.from(fast), Buffer.from(general)) !== 0) mismatches.push(JSON.stringify({ template, properties: Object.keys(properties) }));
+    }
+    expect(mismatches).toEqual([]);
   });
 });
 

@@ -18,10 +18,10 @@
  * longer than sun_path) drops its records, counted, and is reported once on stderr and once as a
  * WARNING on the other sinks; the sink keeps trying with the next record.
  */
-import type { LogRecord, Sink } from "@logtape/logtape";
+import type { LogLevel, LogRecord, Sink } from "@logtape/logtape";
 import { encodeJournalEntry, journalFieldName } from "../systemd/journal.ts";
 import { encodeSockaddrUn, SocketError, UnixDatagramSocket } from "../unix/libc.ts";
-import { escapeControls, localOffsetMs, oneRecordMessage, renderMessage, renderValue } from "./format.ts";
+import { escapeControls, isSafeLine, localOffsetMs, oneRecordMessage, renderMessage, renderValue } from "./format.ts";
 import { SYSLOG_SEVERITY } from "./levels.ts";
 import { DropCounter, type SinkName } from "./log-drops.ts";
 
@@ -354,12 +354,39 @@ export function journalFields(record: LogRecord, ident: string, valueMax = Numbe
   return fields;
 }
 
+const PRIORITY_FIELD = Object.fromEntries(Object.entries(SYSLOG_SEVERITY).map(([level, severity]) => [level, `PRIORITY=${severity}\n`])) as Record<LogLevel, string>;
+const encoder = new TextEncoder();
+
+/**
+ * One record as a journal entry: the bytes of encodeJournalEntry(journalFields(record, ident)),
+ * made in one pass when every value is a plain line (no control character, no newline) — the
+ * common record — and through those two otherwise.
+ */
+export function encodeJournalRecord(record: LogRecord, ident: string): Uint8Array {
+  const general = () => encodeJournalEntry(journalFields(record, ident));
+  const message = renderMessage(record);
+  const logger = record.category.join(".");
+  if (!isSafeLine(message) || !isSafeLine(logger) || !isSafeLine(ident)) return general();
+  let text = `MESSAGE=${message}\n${PRIORITY_FIELD[record.level]}SYSLOG_IDENTIFIER=${ident}\nSYSLOG_FACILITY=${FACILITY_DAEMON}\nLOGGER=${logger}\n`;
+  const properties = record.properties;
+  for (const key in properties) {
+    const value = properties[key];
+    if (value === undefined || !Object.hasOwn(properties, key)) continue;
+    const name = journalFieldName(key);
+    if (name === null) continue;
+    const rendered = renderValue(value);
+    if (!isSafeLine(rendered)) return general();
+    text += `${OWN_FIELDS.has(name) ? `ARG_${name}`.slice(0, 64) : name}=${rendered}\n`;
+  }
+  return encoder.encode(text);
+}
+
 /** Creates the journal sink; disposing it closes the socket. */
 export function getJournalSink(options: JournalSinkOptions): Sink & Disposable {
   return getDatagramSink({
     sink: "journal",
     socketPath: options.socketPath,
-    encode: (record) => encodeJournalEntry(journalFields(record, options.ident)),
+    encode: (record) => encodeJournalRecord(record, options.ident),
     // An entry larger than the socket's send buffer: send it once more with long values cut.
     shrink: (record: LogRecord, error: SocketError) => (error.errno === EMSGSIZE ? encodeJournalEntry(journalFields(record, options.ident, SHRUNK_VALUE_MAX)) : null),
     onError: options.onError,

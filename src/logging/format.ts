@@ -191,6 +191,11 @@ export function escapeControls(text: string): string {
   return text.replace(ESCAPED, escapeChar);
 }
 
+/** True when `text` has no control character, newline, U+2028 or U+2029: safe as one line as it is. */
+export function isSafeLine(text: string): boolean {
+  return !UNSAFE.test(text);
+}
+
 /**
  * Makes a record's message safe for a line-based sink: controls escaped, inner newlines
  * followed by a tab. A message without any such character is returned as it is, so the common
