@@ -3,9 +3,8 @@
  * aborted reads the reason to know how to end: DaemonExit means "unwind now" (aggressive mode,
  * or the shutdown deadline), ShutdownRequest means "finish what you are doing" (passive mode).
  */
-import { constants } from "node:os";
 import { getLogger, type Logger } from "@logtape/logtape";
-import { HANDLED_SIGNALS, type HandledSignal, IGNORED_BECAUSE, isIgnoredSignal, isStopSignal } from "./signal-table.ts";
+import { HANDLED_SIGNALS, type HandledSignal, IGNORED_BECAUSE, isIgnoredSignal, isStopSignal, SIGNAL_NUMBERS } from "./signal-table.ts";
 
 export type { HandledSignal } from "./signal-table.ts";
 
@@ -244,7 +243,7 @@ export class SimpleDaemon implements AsyncDisposable {
   #install(): void {
     this.log.info("PID: {pid}", { pid: this.pid });
     for (const name of HANDLED_SIGNALS) {
-      const signalNumber = constants.signals[name];
+      const signalNumber = SIGNAL_NUMBERS[name];
       const handler = () => {
         if (!this.#exiting) this.#onSignal(name, signalNumber);
       };
@@ -257,7 +256,7 @@ export class SimpleDaemon implements AsyncDisposable {
       // systemd sends SIGCONT with every stop and reload signal (a stopped process could not act
       // on them), so a SIGCONT alone says nothing went wrong: DEBUG. A cycle it delayed is
       // reported as late, naming the stop (timekeeper.ts).
-      this.log.debug("Received {signalNumber} signal (SIGCONT).", { signalNumber: constants.signals.SIGCONT });
+      this.log.debug("Received {signalNumber} signal (SIGCONT).", { signalNumber: SIGNAL_NUMBERS.SIGCONT });
     };
     this.#handlers.set("SIGCONT", onContinued);
     process.on("SIGCONT", onContinued);
@@ -311,7 +310,7 @@ export class SimpleDaemon implements AsyncDisposable {
 
   #reload(): void {
     if (this.#disposed) return;
-    this.log.info("Received {signalNumber} signal.", { signalNumber: constants.signals.SIGHUP });
+    this.log.info("Received {signalNumber} signal.", { signalNumber: SIGNAL_NUMBERS.SIGHUP });
     // Reloads run one after another: a burst of SIGHUPs never interleaves two reopens.
     this.#reloading = this.#reloading.then(async () => {
       try {

@@ -8,7 +8,6 @@
  */
 
 import { mkdirSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "@logtape/logtape";
 import type { DaemonConfig } from "./config.ts";
@@ -150,7 +149,7 @@ export function stateDirPath(name: string, env: Env = process.env, uid = process
   const fromSystemd = env.STATE_DIRECTORY?.split(":")[0];
   if (fromSystemd) return fromSystemd;
   if (uid === 0) return join("/var/lib", name);
-  return join(env.XDG_STATE_HOME?.startsWith("/") ? env.XDG_STATE_HOME : join(homedir(), ".local/state"), name);
+  return join(env.XDG_STATE_HOME?.startsWith("/") ? env.XDG_STATE_HOME : join(homeDirectory(), ".local/state"), name);
 }
 
 /** Where the cache folder of daemon `name` is, without creating it. */
@@ -158,7 +157,7 @@ export function cacheDirPath(name: string, env: Env = process.env, uid = process
   const fromSystemd = env.CACHE_DIRECTORY?.split(":")[0];
   if (fromSystemd) return fromSystemd;
   if (uid === 0) return join("/var/cache", name);
-  return join(env.XDG_CACHE_HOME?.startsWith("/") ? env.XDG_CACHE_HOME : join(homedir(), ".cache"), name);
+  return join(env.XDG_CACHE_HOME?.startsWith("/") ? env.XDG_CACHE_HOME : join(homeDirectory(), ".cache"), name);
 }
 
 /** `path`, created (with its parents, mode 0700) if missing; throws an Error naming the path and errno. */
@@ -169,4 +168,9 @@ export function ensureDir(path: string): string {
     throw new Error(`cannot create ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
   return path;
+}
+
+/** The user's home folder (node:os's homedir: $HOME, else the password database), loaded only when a fallback folder is needed. */
+function homeDirectory(): string {
+  return (require("node:os") as typeof import("node:os")).homedir();
 }

@@ -4,6 +4,7 @@
 // that restarts.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
 import { configure, getLogger, type Logger, type LogLevel, type LogRecord, reset } from "@logtape/logtape";
 import { parseEnvFile } from "../src/env-file.ts";
@@ -12,6 +13,7 @@ import { getSyslogSink } from "../src/logging/datagram-sinks.ts";
 import { compilePercentFormat, loadZone } from "../src/logging/format.ts";
 import { isLogged } from "../src/logging/levels.ts";
 import { getReopenableRotatingFileSink } from "../src/logging/rotating-file-sink.ts";
+import { SIGNAL_NUMBERS } from "../src/signal-table.ts";
 import { throttleStatus } from "../src/systemd/notify.ts";
 import { Schedule, Timekeeper } from "../src/timekeeper.ts";
 import { UnixDatagramSocket } from "../src/unix/libc.ts";
@@ -284,6 +286,12 @@ describe("the environment-file parser reads runs, not characters", () => {
 
   test("a variable named __proto__ is a variable", () => {
     expect(Object.getOwnPropertyDescriptor(parseEnvFile("__proto__=x\n").values, "__proto__")?.value).toBe("x");
+  });
+});
+
+describe("what start-up no longer loads", () => {
+  test("the signal numbers the log lines name are the kernel's (node:os, which the daemon no longer imports)", () => {
+    for (const [name, number] of Object.entries(SIGNAL_NUMBERS)) expect({ name, number }).toEqual({ name, number: constants.signals[name as keyof typeof constants.signals] });
   });
 });
 

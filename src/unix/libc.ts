@@ -6,31 +6,44 @@
  * `libc.musl-<arch>.so.1`, with `libc.so` as the development name both may have. The first that
  * opens is used; every symbol below exists under the same name in both.
  */
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
 import { fstatSync, writeSync } from "node:fs";
 
+type Ffi = typeof import("bun:ffi");
+let ffi: Ffi | undefined;
+/**
+ * bun:ffi, loaded on first use (a static import would load it at every start, ~0.5 ms, for the
+ * many daemons that never call libc: no syslog, no journal, no systemd).
+ */
+function ffiModule(): Ffi {
+  ffi ??= require("bun:ffi") as Ffi;
+  return ffi;
+}
+/** The address of a typed array's bytes, for a libc call (bun:ffi's ptr). */
+const ptr = (view: Parameters<Ffi["ptr"]>[0]): Pointer => ffiModule().ptr(view);
+
 const SYMBOLS = {
-  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
   sendto: {
-    args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32],
-    returns: FFIType.i64,
+    args: ["i32", "ptr", "u64", "i32", "ptr", "u32"],
+    returns: "i64",
   },
-  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+  recv: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
   /** connect(2) + send(2): a datagram socket bound to its reader once, not a path lookup per datagram. */
-  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  send: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+  connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  send: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
   /** sendmmsg(2): a batch of datagrams in one call (a log burst pays one system call per batch). */
-  sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-  __errno_location: { args: [], returns: FFIType.ptr },
-  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
-  clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  sendmmsg: { args: ["i32", "ptr", "u32", "i32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+  __errno_location: { args: [], returns: "ptr" },
+  strerror: { args: ["i32"], returns: "cstring" },
+  clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
+  waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" },
   /** poll(2): is a descriptor writable without blocking? (stdout into a pipe nobody reads). */
-  poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   /** flock(2): the --pid-file lock. */
-  flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  flock: { args: ["i32", "i32"], returns: "i32" },
 } as const;
 
 /** The names libc goes by, most likely first. */
@@ -39,7 +52,7 @@ export function libcNames(arch: string = process.arch): string[] {
   return ["libc.so.6", `libc.musl-${muslArch}.so.1`, "libc.so"];
 }
 
-let loaded: ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"] | undefined;
+let loaded: ReturnType<typeof import("bun:ffi").dlopen<typeof SYMBOLS>>["symbols"] | undefined;
 
 /** Returns libc's functions, loading the C library (glibc or musl) on the first call. */
 export function libc(): NonNullable<typeof loaded> {
@@ -47,7 +60,7 @@ export function libc(): NonNullable<typeof loaded> {
   const failures: string[] = [];
   for (const name of libcNames()) {
     try {
-      loaded = dlopen(name, SYMBOLS).symbols;
+      loaded = ffiModule().dlopen(name, SYMBOLS).symbols;
       return loaded;
     } catch (error) {
       failures.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
@@ -59,7 +72,7 @@ export function libc(): NonNullable<typeof loaded> {
 /** errno of the calling thread after a failed libc call made through `libc()`; 0 if unknown. */
 export function lastErrno(): number {
   const where = libc().__errno_location();
-  return where === null ? 0 : read.i32(where, 0);
+  return where === null ? 0 : ffiModule().read.i32(where, 0);
 }
 
 // -----------------------------------------------------------------------------------------------
