@@ -27,26 +27,49 @@ export interface ContextParts {
 
 /** Builds the `ctx` of one call; the folders are created when first read. */
 export function makeContext(parts: ContextParts, cycle: number, signal: AbortSignal): WorkContext {
-  const config = parts.config();
-  let stateDir: string | undefined;
-  let cacheDir: string | undefined;
-  return {
-    log: parts.log,
-    signal,
-    cycle,
-    daemon: parts.daemon,
-    settings: config.user,
-    get stateDir() {
-      stateDir ??= ensureDir(stateDirPath(config.name));
-      return stateDir;
-    },
-    get cacheDir() {
-      cacheDir ??= ensureDir(cacheDirPath(config.name));
-      return cacheDir;
-    },
-    credential: (name) => readCredential(name),
-    metrics: parts.metrics,
-  };
+  return new CycleContext(parts, cycle, signal);
+}
+
+/**
+ * One call's `ctx`. A class, not an object literal with getters: at `--interval 0` an object
+ * literal's two accessors cost ~0.1 µs of a ~1.4 µs cycle. The folders and credential() live on
+ * the prototype, so a `{ ...ctx }` copy leaves them out (work-context.ts says so).
+ */
+class CycleContext implements WorkContext {
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  readonly cycle: number;
+  readonly daemon: SimpleDaemon;
+  readonly settings: WorkContext["settings"];
+  readonly metrics: UserMetrics;
+  readonly #name: string;
+  #stateDir: string | undefined;
+  #cacheDir: string | undefined;
+
+  constructor(parts: ContextParts, cycle: number, signal: AbortSignal) {
+    const config = parts.config();
+    this.log = parts.log;
+    this.signal = signal;
+    this.cycle = cycle;
+    this.daemon = parts.daemon;
+    this.settings = config.user;
+    this.metrics = parts.metrics;
+    this.#name = config.name;
+  }
+
+  get stateDir(): string {
+    this.#stateDir ??= ensureDir(stateDirPath(this.#name));
+    return this.#stateDir;
+  }
+
+  get cacheDir(): string {
+    this.#cacheDir ??= ensureDir(cacheDirPath(this.#name));
+    return this.#cacheDir;
+  }
+
+  credential(name: string): string {
+    return readCredential(name);
+  }
 }
 
 /** The teardown still owed, for the exits that bypass the loop (see runOwedTeardown). */

@@ -4,6 +4,10 @@ import type { UserSettings } from "./config.ts";
 import type { SimpleDaemon } from "./daemon.ts";
 import type { UserMetrics } from "./http/metrics.ts";
 
+/**
+ * A fresh object per call. Pass it on as it is: `stateDir`, `cacheDir` and `credential()` are on
+ * its prototype, so a `{ ...ctx }` copy does not have them.
+ */
 export interface WorkContext {
   /** The application's logger (LogTape): `ctx.log.info("…{x}…", { x })`. */
   log: Logger;
