@@ -226,8 +226,8 @@ export class UnixDatagramSocket implements Disposable {
     // struct mmsghdr is 64 bytes on 64-bit Linux (glibc and musl agree on little-endian): msg_hdr's
     // msg_iov at byte 16 and msg_iovlen at 24, the rest (no address: connected; no control) zero;
     // struct iovec is { base, len }. Written as 32-bit halves: the pointers are numbers, not BigInts.
-    const batch = (this.#batch ??= { headers: new Uint32Array(SEND_BATCH_MAX * 16), iovecs: new Uint32Array(SEND_BATCH_MAX * 4) });
-    const { headers, iovecs } = batch;
+    this.#batch ??= { headers: new Uint32Array(SEND_BATCH_MAX * 16), iovecs: new Uint32Array(SEND_BATCH_MAX * 4) };
+    const { headers, iovecs } = this.#batch;
     const iovecsAt = ptr(iovecs);
     for (let k = 0; k < n; k++) {
       const data = datagrams[start + k] as Uint8Array;
@@ -252,7 +252,8 @@ export class UnixDatagramSocket implements Disposable {
    */
   waitWritable(timeoutMs: number): boolean {
     if (this.#fd < 0) return false;
-    const pollfd = (this.#pollfd ??= new Int32Array(2));
+    this.#pollfd ??= new Int32Array(2);
+    const pollfd = this.#pollfd;
     pollfd[0] = this.#fd;
     pollfd[1] = POLLOUT;
     return libc().poll(ptr(pollfd), 1, Math.max(0, Math.floor(timeoutMs))) > 0;
