@@ -25,6 +25,7 @@ import { escapeControls, isSafeLine, localOffsetMs, oneRecordMessage, renderMess
 import { SYSLOG_SEVERITY } from "./levels.ts";
 import { DropCounter, type SinkName } from "./log-drops.ts";
 
+const EBADF = 9;
 const EAGAIN = 11;
 /** The error of a datagram over the socket's size limit. */
 const EMSGSIZE = 90;
@@ -109,9 +110,10 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     if (connected) failedCall = "sendto";
     return errno;
   };
-  /** Sends up to SEND_BATCH_MAX waiting datagrams in one call: how many went, or -errno (-1: no socket). */
+  /** Sends up to SEND_BATCH_MAX waiting datagrams in one call: how many went, or -errno. */
   const sendBatch = (): number => {
-    if (socket === null || addr === null) return -1;
+    // (Records are never queued without a socket: the sink drops them with the set-up error.)
+    if (socket === null || addr === null) return -EBADF;
     if (!connected) {
       const errno = connect();
       if (errno !== 0) return -errno;
@@ -154,7 +156,7 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
         forget(1);
       } else if (sent < 0) {
         // No reader there (missing, refusing): what waits is lost; the next record tries again.
-        drops.drop(queue.length - head, failure(sent === -1 ? -1 : -sent));
+        drops.drop(queue.length - head, failure(-sent));
         forget(queue.length - head);
       } else {
         forget(sent);
