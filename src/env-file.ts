@@ -320,13 +320,11 @@ export function parseEnvFileByStateMachine(text: string, path = "environment fil
   return { values, ignored };
 }
 
-/** `text` without the spaces and tabs at its end (and its start with `both`): the state machine's blanks, not Unicode's. */
-function trimBlanks(text: string, both = false): string {
+/** `text` without the spaces and tabs at its end: the state machine's blanks, not Unicode's. */
+function trimBlanks(text: string): string {
   let end = text.length;
   while (end > 0 && (text.charCodeAt(end - 1) === SPACE || text.charCodeAt(end - 1) === TAB)) end--;
-  let start = 0;
-  while (both && start < end && (text.charCodeAt(start) === SPACE || text.charCodeAt(start) === TAB)) start++;
-  return text.slice(start, end);
+  return text.slice(0, end);
 }
 
 /**

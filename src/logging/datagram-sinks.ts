@@ -94,39 +94,32 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     if (!connected) failedCall = "connect";
     return errno;
   };
-  /** Sends one datagram: 0, or the errno (-1: no socket at all). Never throws, never waits. */
-  const send = (data: Uint8Array): number => {
-    if (socket === null || addr === null) return -1;
-    if (!connected) {
-      const errno = connect();
-      if (errno !== 0) return errno;
-    }
-    let errno = socket.send(data);
-    // The reader's socket went away (journald or rsyslog restarted): connect to the path anew.
-    if (READER_GONE.has(errno)) {
-      const again = connect();
-      errno = again === 0 ? socket.send(data) : again;
-    }
-    if (connected) failedCall = "sendto";
-    return errno;
-  };
-  /** Sends up to SEND_BATCH_MAX waiting datagrams in one call: how many went, or -errno. */
-  const sendBatch = (): number => {
+  /**
+   * Sends `datagrams[start]`, `[start + 1]`, … (up to SEND_BATCH_MAX) in one call, connecting
+   * first, and again once when the reader went away: how many went, or -errno. Never waits.
+   */
+  const sendFrom = (datagrams: readonly Uint8Array[], start: number): number => {
     // (Records are never queued without a socket: the sink drops them with the set-up error.)
     if (socket === null || addr === null) return -EBADF;
     if (!connected) {
       const errno = connect();
       if (errno !== 0) return -errno;
     }
-    let sent = socket.sendMany(queue, head, queue.length - head);
+    let sent = socket.sendMany(datagrams, start, datagrams.length - start);
+    // The reader's socket went away (journald or rsyslog restarted): connect to the path anew.
     if (sent < 0 && READER_GONE.has(-sent)) {
       const errno = connect();
-      sent = errno === 0 ? socket.sendMany(queue, head, queue.length - head) : -errno;
+      sent = errno === 0 ? socket.sendMany(datagrams, start, datagrams.length - start) : -errno;
     }
     if (connected) failedCall = "sendto";
     return sent;
   };
-  const failure = (errno: number): Error => (errno === -1 ? (setupError ?? new Error("no socket")) : new SocketError(failedCall, errno, options.socketPath));
+  /** Sends one datagram: 0, or the errno. */
+  const send = (data: Uint8Array): number => {
+    const sent = sendFrom([data], 0);
+    return sent > 0 ? 0 : -sent;
+  };
+  const failure = (errno: number): Error => new SocketError(failedCall, errno, options.socketPath);
   /** The error a full queue is counted with; made once (strerror is a libc call). */
   let fullError: SocketError | undefined;
   const full = () => {
@@ -148,7 +141,7 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
   const drain = (): boolean => {
     sinceAttempt = 0;
     while (head < queue.length) {
-      const sent = sendBatch();
+      const sent = sendFrom(queue, head);
       if (sent === -EAGAIN) return false;
       if (sent === -EMSGSIZE) {
         // One datagram the socket can never take: it alone is lost.

@@ -30,9 +30,8 @@ const SYMBOLS = {
     returns: "i64",
   },
   recv: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
-  /** connect(2) + send(2): a datagram socket bound to its reader once, not a path lookup per datagram. */
+  /** connect(2), then sendmmsg(2): a datagram socket bound to its reader once, not a path lookup per datagram. */
   connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
-  send: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
   /** sendmmsg(2): a batch of datagrams in one call (a log burst pays one system call per batch). */
   sendmmsg: { args: ["i32", "ptr", "u32", "i32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
@@ -192,25 +191,13 @@ export class UnixDatagramSocket implements Disposable {
 
   /**
    * Connects the socket to the reader at `addr` (encodeSockaddrUn): later datagrams go there
-   * with send(), without the kernel resolving the path for each one (which cost more than the
+   * with sendMany(), without the kernel resolving the path for each one (which cost more than the
    * rest of a syslog record). Returns 0, or the errno (ENOENT: no socket there, ECONNREFUSED:
    * nobody reads it, EACCES). Connecting again re-resolves the path (a reader that restarted).
    */
   connect(addr: Uint8Array): number {
     if (this.#fd < 0) return 9;
     return libc().connect(this.#fd, ptr(addr), addr.length) === 0 ? 0 : lastErrno();
-  }
-
-  /**
-   * Sends one datagram to the connected reader without blocking. Returns 0, or the errno
-   * (EAGAIN: its queue is full; ECONNREFUSED: it went away; EMSGSIZE: too large) — no exception,
-   * so a full queue costs nothing but the call.
-   */
-  send(data: Uint8Array): number {
-    if (this.#fd < 0) return 9;
-    const payload = data.length === 0 ? new Uint8Array(1) : data;
-    const sent = libc().send(this.#fd, ptr(payload), data.length, MSG_DONTWAIT | MSG_NOSIGNAL);
-    return Number(sent) < 0 ? lastErrno() : 0;
   }
 
   /**
