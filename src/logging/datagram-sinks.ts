@@ -11,8 +11,8 @@
  * A datagram is delivered whole or not at all. When the reader's receive queue is full
  * (EAGAIN), datagrams wait in a bounded queue of their own (QUEUE_MAX_DATAGRAMS / QUEUE_MAX_BYTES)
  * and are retried, in order, with the next batch and every RETRY_MS. When that queue is full, the
- * sink waits for the reader — but only while the reader takes datagrams, until half the queue has
- * gone: a live reader loses nothing (it paces a burst, as the stdout sink's does), while a reader
+ * sink waits for the reader — but only while the reader takes datagrams, and only until the record
+ * fits: a live reader loses nothing (it paces a burst, as the stdout sink's does), while a reader
  * that takes nothing for STALL_MS counts as stalled, and from then on records are dropped at once
  * and counted until a send succeeds again. At exit they get EXIT_WAIT_MS more. A socket that is missing, refuses, or cannot even be addressed (a path
  * longer than sun_path) drops its records, counted, and is reported once on stderr and once as a
@@ -177,8 +177,10 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
     });
   };
   /**
-   * The queue is full: sends what the reader takes, waiting for room between sends, until half
-   * the queue has gone (true); false, and stalled, when the reader took nothing for STALL_MS.
+   * The queue is full: sends what the reader takes, waiting for it between sends, until there is
+   * room for `bytes` more (true); false, and stalled, when the reader took nothing for STALL_MS.
+   * It returns as soon as the reader has taken one datagram, never after a whole queue: with a
+   * slow reader, the loop goes on between records (its timers, signals and watchdog with it).
    */
   const waitForRoom = (bytes: number): boolean => {
     let progressAt = performance.now();
@@ -186,7 +188,7 @@ export function getDatagramSink(options: DatagramSinkOptions): Sink & Disposable
       const before = queue.length - head;
       drain();
       const waiting = queue.length - head;
-      if (waiting === 0 || (waiting <= QUEUE_MAX_DATAGRAMS / 2 && queuedBytes + bytes <= QUEUE_MAX_BYTES / 2)) return true;
+      if (waiting === 0 || (waiting < QUEUE_MAX_DATAGRAMS && queuedBytes + bytes <= QUEUE_MAX_BYTES)) return true;
       const now = performance.now();
       if (waiting < before) progressAt = now;
       else if (now - progressAt >= STALL_MS) {
