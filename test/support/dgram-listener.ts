@@ -12,6 +12,8 @@ export interface DatagramListener extends Disposable {
   received: string[];
   /** The same datagrams as bytes. */
   raw: Uint8Array[];
+  /** Reads every datagram waiting now (never blocks) and returns how many there were. */
+  drain(): number;
   /** Resolves once a datagram matching `pattern` has arrived (at index `from` or later). */
   waitFor(pattern: RegExp, from?: number): Promise<string>;
 }
@@ -32,15 +34,19 @@ function listenAt(path: string): DatagramListener {
   const raw: Uint8Array[] = [];
   const decoder = new TextDecoder();
   const drain = () => {
+    let count = 0;
     for (let d = socket.receive(); d !== null; d = socket.receive()) {
       raw.push(d);
       received.push(decoder.decode(d));
+      count++;
     }
+    return count;
   };
   return {
     path,
     received,
     raw,
+    drain,
     waitFor: (pattern, from = 0) =>
       waitFor(
         `a datagram matching ${pattern}`,
