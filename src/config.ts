@@ -12,7 +12,7 @@ import { type EnvFile, EnvFileError, readEnvFile } from "./env-file.ts";
 import { EX_CONFIG, ExitError } from "./exit-codes.ts";
 import type { LoggingOptions } from "./logging/configure.ts";
 import { parseLogLevel } from "./logging/levels.ts";
-import { envName, type ParsedValues, parseFlags, parseValues, readEnv, type SettingRow, type SettingValues, settingRows, upperSnake } from "./options.ts";
+import { type ParsedValues, parseFlags, parseValues, readEnv, type SettingRow, type SettingValues, settingRows, settingVariables, upperSnake } from "./options.ts";
 import type { settings } from "./settings.ts";
 import { isJournalStream } from "./systemd/journal.ts";
 
@@ -120,6 +120,8 @@ export interface Settings {
 export class SettingsLoader {
   readonly #prefix: string;
   readonly #rows: SettingRow[];
+  /** Each setting's variable by flag, worked out once. */
+  readonly #variables: Map<string, string>;
   readonly #flags: ReturnType<typeof parseFlags>;
   readonly #processEnv: Record<string, string | undefined>;
   /** The environment file's variables at the first load: systemd copied them into our environment. */
@@ -134,6 +136,7 @@ export class SettingsLoader {
   constructor(prefix: string, argv: string[], env: Record<string, string | undefined> = process.env) {
     this.#prefix = prefix;
     this.#rows = settingRows();
+    this.#variables = settingVariables(prefix, this.#rows);
     this.#flags = parseFlags(argv, this.#rows);
     // A plain copy, read many times below: each read of `process.env` itself crosses into the runtime.
     this.#processEnv = env === process.env ? { ...env } : env;
@@ -145,7 +148,7 @@ export class SettingsLoader {
    */
   load(): Settings {
     const warnings: string[] = [];
-    const envFileVariable = envName(this.#prefix, "env-file");
+    const envFileVariable = this.#variables.get("env-file") as string;
     const envFileFlag = this.#flags.values["env-file"];
     const envFilePath = typeof envFileFlag === "string" ? envFileFlag : this.#processEnv[envFileVariable];
     // Only our variables matter (the settings and the typo warning read nothing else), so a
@@ -196,7 +199,7 @@ export class SettingsLoader {
       }
     }
     warnings.push(...this.#unknownVariables(env));
-    const read = readEnv(this.#prefix, env, this.#flags.values, this.#rows);
+    const read = readEnv(this.#variables, env, this.#flags.values);
     for (const [flag, variable] of Object.entries(read.sources)) {
       read.sources[flag] = variable !== envFileVariable && Object.hasOwn(fromFile, variable) ? `${variable} in ${envFilePath}` : variable;
     }
@@ -213,7 +216,7 @@ export class SettingsLoader {
 
   /** Variables with our prefix that name no option: most likely a typo. */
   #unknownVariables(env: Record<string, string | undefined>): string[] {
-    const known = new Set(this.#rows.map((row) => envName(this.#prefix, row.flag)));
+    const known = new Set(this.#variables.values());
     const prefix = `${upperSnake(this.#prefix)}_`;
     return Object.keys(env)
       .filter((key) => key.startsWith(prefix) && !known.has(key))

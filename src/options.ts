@@ -323,12 +323,24 @@ export interface SettingRow {
   user: boolean;
 }
 
-/** Upper snake case of a name: "my-daemon" → "MY_DAEMON", "log-dir" → "LOG_DIR". */
+/** upperSnake's answers: the names it sees are the daemon's and the settings', a few dozen at most. */
+const upperSnakeCache = new Map<string, string>();
+
+/**
+ * Upper snake case of a name: "my-daemon" → "MY_DAEMON", "log-dir" → "LOG_DIR". Remembered per
+ * name: every settings load asks for each setting's variable twice (readEnv and the typo check),
+ * and start-up should not spend its time (or a JIT tier) on the same few dozen strings.
+ */
 export function upperSnake(name: string): string {
-  return name
-    .replace(/^@/, "")
-    .replace(/[^A-Za-z0-9]+/g, "_")
-    .toUpperCase();
+  let upper = upperSnakeCache.get(name);
+  if (upper === undefined) {
+    upper = name
+      .replace(/^@/, "")
+      .replace(/[^A-Za-z0-9]+/g, "_")
+      .toUpperCase();
+    upperSnakeCache.set(name, upper);
+  }
+  return upper;
 }
 
 /** A declared name as a flag: "diskPath" → "disk-path", "log2File" → "log2-file". */
@@ -442,17 +454,25 @@ export function parseFlags(argv: string[], rows: SettingRow[] = settingRows()): 
   return { values, sources };
 }
 
-/** Reads every setting not already given as a flag from `<PREFIX>_<SETTING>`: raw texts, checked by parseValues. */
-export function readEnv(prefix: string, env: Record<string, string | undefined>, given: RawSettings, rows: SettingRow[] = settingRows()): { values: RawSettings; sources: SettingSources } {
+/** Each row's environment variable by flag (`interval` → `MY_DAEMON_INTERVAL`), in table order. */
+export function settingVariables(prefix: string, rows: SettingRow[] = settingRows()): Map<string, string> {
+  const upperPrefix = upperSnake(prefix);
+  return new Map(rows.map((row) => [row.flag, `${upperPrefix}_${upperSnake(row.flag)}`]));
+}
+
+/**
+ * Reads every setting not already given as a flag from its variable (`variables`, from
+ * settingVariables): raw texts, checked by parseValues.
+ */
+export function readEnv(variables: ReadonlyMap<string, string>, env: Record<string, string | undefined>, given: RawSettings): { values: RawSettings; sources: SettingSources } {
   const values: RawSettings = {};
   const sources: SettingSources = {};
-  for (const row of rows) {
-    if (given[row.flag] !== undefined) continue;
-    const variable = envName(prefix, row.flag);
+  for (const [flag, variable] of variables) {
+    if (given[flag] !== undefined) continue;
     const raw = env[variable];
     if (raw === undefined) continue;
-    values[row.flag] = raw;
-    sources[row.flag] = variable;
+    values[flag] = raw;
+    sources[flag] = variable;
   }
   return { values, sources };
 }
