@@ -87,10 +87,12 @@ describe("--env-file", () => {
     expect(await d.exited()).toBe(0);
     const log = d.log();
     expect(log).toContain("Mode: AGGRESSIVE");
-    // The flag's 0.07 s, not the file's 0.05 s: the sleeps are 0.07 s minus the cycle's own time.
+    // The flag's 0.07 s, not the file's 0.05 s: the sleeps are 0.07 s minus the cycle's own time,
+    // or a millisecond or so more when the timer woke the cycle that much before its tick (the
+    // schedule keeps to the ticks, so the next sleep makes up for an early start).
     const sleeps = [...log.matchAll(/SleepAfterLoop: ([\d.]+) sec/g)].map((m) => Number(m[1]));
     expect(Math.max(...sleeps)).toBeGreaterThan(0.06);
-    expect(Math.max(...sleeps)).toBeLessThanOrEqual(0.07);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(0.072);
     // SIMPLE_DAEMON_LOG_FILE from the process environment still applies: this is env.log.
   });
 
