@@ -10,6 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UnixDatagramSocket } from "../src/unix/libc.ts";
+import { ChildOutput } from "../test/support/child-output.ts";
 import { cleanEnv, compile, ROOT, removeRunRoot, tempDir } from "../test/support/harness.ts";
 
 const QUICK = process.argv.includes("--quick");
@@ -119,22 +120,13 @@ const python = (work: string, args: string[], env: Record<string, string> = {}) 
 async function startReader(): Promise<{ path: string; stop(): Promise<number> }> {
   const path = join(tempDir("sd-bench-sock-"), "log.sock");
   const proc = Bun.spawn([...READER_ARGV, path], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!text.includes("ready\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the datagram reader did not start");
-    text += new TextDecoder().decode(value);
-  }
+  const out = new ChildOutput(proc.stdout);
+  if (!(await out.until("ready\n"))) throw new Error("the datagram reader did not start");
   return {
     path,
     async stop() {
       proc.kill("SIGTERM");
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (value) text += new TextDecoder().decode(value);
-        if (done) break;
-      }
+      const text = await out.rest();
       await proc.exited;
       return Number(text.split("\n").filter(Boolean).at(-1));
     },
@@ -370,20 +362,11 @@ for (const [label, work, args] of [
   const times: number[] = [];
   for (let i = 0; i < (QUICK ? 5 : 9); i++) {
     const proc = Bun.spawn([B.bench, "--stream", "--no-log-file", ...args], { env: cleanEnv({ BENCH_WORK: work }), stdin: "ignore", stdout: "pipe", stderr: "ignore" });
-    let seen = "";
-    const marker = work === "io" ? "work started 1" : "SleepAfterLoop";
-    const decoder = new TextDecoder();
-    const reader = proc.stdout.getReader();
-    while (!seen.includes(marker)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += decoder.decode(value, { stream: true });
-    }
+    const out = new ChildOutput(proc.stdout);
+    await out.until(work === "io" ? "work started 1" : "SleepAfterLoop");
     const t0 = performance.now();
     proc.kill("SIGTERM");
-    void (async () => {
-      for (;;) if ((await reader.read()).done) break;
-    })();
+    void out.rest();
     const code = await proc.exited;
     times.push(performance.now() - t0);
     if (code !== 0) throw new Error(`SIGTERM → exit, ${label}: exit ${code}`);

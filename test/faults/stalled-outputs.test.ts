@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
+import { ChildOutput } from "../support/child-output.ts";
 import { listenDatagrams } from "../support/dgram-listener.ts";
 import { droppedMetric, endpointOf } from "../support/faults.ts";
 import { binaries, startDaemon, tempDir, track, waitFor } from "../support/harness.ts";
@@ -156,25 +157,15 @@ describe("a socket reader that is slow but reads", () => {
       const path = join(tempDir("sd-sock-"), "log.sock");
       // 50 datagrams every 2 ms at most: far slower than the burst, whose 20,000 records overflow the sink's queue of 4,096.
       const reader = track(Bun.spawn([process.execPath, join(import.meta.dir, "../support/slow-dgram-reader.ts"), path, "50", "2"], { stdout: "pipe", stderr: "inherit" }));
-      const lines = reader.stdout.getReader();
-      let out = "";
-      while (!out.includes("ready\n")) {
-        const { value, done } = await lines.read();
-        if (done) throw new Error("the reader did not start");
-        out += new TextDecoder().decode(value);
-      }
+      const out = new ChildOutput(reader.stdout);
+      if (!(await out.until("ready\n"))) throw new Error("the reader did not start");
       const d = startDaemon({ bin: fixture, args: ["--once", "--log-level", "info", `--${sink}`, `--${sink}-socket`, path], env: { FIXTURE_WORK: "burst:20000" } });
       expect(await d.exited()).toBe(0);
       expect(d.log()).toContain("burst done");
       // (the first lines are enough to say what went wrong)
       expect(d.stderr().slice(0, 400)).not.toContain("dropped");
       reader.kill("SIGTERM");
-      for (;;) {
-        const { value, done } = await lines.read();
-        if (done) break;
-        out += new TextDecoder().decode(value);
-      }
-      expect(Number(out.trim().split("\n").at(-1))).toBe(20000);
+      expect(Number((await out.rest()).trim().split("\n").at(-1))).toBe(20000);
     });
   }
 });
