@@ -323,24 +323,12 @@ export interface SettingRow {
   user: boolean;
 }
 
-/** upperSnake's answers: the names it sees are the daemon's and the settings', a few dozen at most. */
-const upperSnakeCache = new Map<string, string>();
-
-/**
- * Upper snake case of a name: "my-daemon" → "MY_DAEMON", "log-dir" → "LOG_DIR". Remembered per
- * name: every settings load asks for each setting's variable twice (readEnv and the typo check),
- * and start-up should not spend its time (or a JIT tier) on the same few dozen strings.
- */
+/** Upper snake case of a name: "my-daemon" → "MY_DAEMON", "log-dir" → "LOG_DIR". */
 export function upperSnake(name: string): string {
-  let upper = upperSnakeCache.get(name);
-  if (upper === undefined) {
-    upper = name
-      .replace(/^@/, "")
-      .replace(/[^A-Za-z0-9]+/g, "_")
-      .toUpperCase();
-    upperSnakeCache.set(name, upper);
-  }
-  return upper;
+  return name
+    .replace(/^@/, "")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .toUpperCase();
 }
 
 /** A declared name as a flag: "diskPath" → "disk-path", "log2File" → "log2-file". */
